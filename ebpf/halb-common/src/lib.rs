@@ -1,0 +1,12 @@
+//! Types shared by halb's eBPF programs and its daemon.
+//!
+//! Everything here is `#[repr(C)]`, `Copy`, built from explicit-width integers
+//! with no hidden padding, so what `bpftool map dump` prints (through BTF) is
+//! exactly what the daemon reads. Map and program names are defined once here;
+//! the daemon looks maps up by these constants, never by scattered literals.
+#![no_std]
+
+pub mod classify;
+pub mod names;
+
+pub use classify::{FrameClass, MalformedReason, PortClassKey, TrafficCounter};

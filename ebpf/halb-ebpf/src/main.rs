@@ -1,0 +1,25 @@
+//! halb's eBPF datapath (bpfel-unknown-none).
+//!
+//! One file per attach point; the packet parser and the maps have their own
+//! modules:
+//! - `packet`: the one bounds-checked reader every program uses;
+//! - `maps`: every map, declared once;
+//! - `port_classifier`: TC ingress on every datapath interface.
+#![no_std]
+#![no_main]
+
+mod maps;
+mod packet;
+mod port_classifier;
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    // The verifier rejects any program that could reach a panic, so this is
+    // never executed; the loop only satisfies the type.
+    loop {}
+}
+
+#[unsafe(link_section = "license")]
+#[unsafe(no_mangle)]
+static LICENSE: [u8; 13] = *b"Dual MIT/GPL\0";

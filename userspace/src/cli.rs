@@ -1,0 +1,166 @@
+//! Command-line interface (clap derive; the doc comments are the help).
+
+mod render;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _};
+use clap::{Parser, Subcommand};
+use halb::{
+    config::{self, Config, DEFAULT_RUN_DIR},
+    control::{self, Request, Response},
+    daemon::Daemon,
+};
+
+/// halb: high-availability load balancing with an eBPF datapath.
+///
+/// One daemon per host VM: host roles (bridges, STP, VXLAN) in the host's
+/// network namespace, balancer roles (VRRP, L7 proxy) in each balancer's.
+#[derive(Parser)]
+#[command(version)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon: validate the config, load and attach the datapath, pin
+    /// its maps under <bpffs>/halb/<node>/, serve until SIGINT/SIGTERM, then
+    /// detach and unpin. SIGHUP reloads the interface lists.
+    Run {
+        /// TOML config file.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Directory for the control socket (overrides `daemon.run_dir`).
+        #[arg(long)]
+        run_dir: Option<PathBuf>,
+    },
+    /// Validate a config file and print what it would run; touches nothing.
+    Check {
+        /// TOML config file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Show what running daemons do: roles, interfaces, programs, counters.
+    Status {
+        /// Only the daemon of this node (default: every daemon in the run dir).
+        #[arg(long)]
+        node: Option<String>,
+        /// Directory of the control sockets.
+        #[arg(long, default_value = DEFAULT_RUN_DIR)]
+        run_dir: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask a running daemon to re-read its config file (same as SIGHUP).
+    Reload {
+        /// Node of the daemon.
+        #[arg(long)]
+        node: String,
+        /// Directory of the control sockets.
+        #[arg(long, default_value = DEFAULT_RUN_DIR)]
+        run_dir: PathBuf,
+    },
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Run { config, run_dir } => run_daemon(&config, run_dir),
+        Command::Check { config } => {
+            let config = config::load(&config)?;
+            print!("{}", render::config_summary(&config));
+            Ok(())
+        }
+        Command::Status {
+            node,
+            run_dir,
+            json,
+        } => status(node.as_deref(), &run_dir, json),
+        Command::Reload { node, run_dir } => reload(&node, &run_dir),
+    }
+}
+
+fn run_daemon(path: &Path, run_dir: Option<PathBuf>) -> anyhow::Result<()> {
+    // Validation first: a bad config exits non-zero before anything changes.
+    let mut config: Config = config::load(path)?;
+    if let Some(run_dir) = run_dir {
+        config.run_dir = run_dir;
+    }
+    init_tracing(config.log_level.as_str());
+    let node = config.node.clone();
+    let mut daemon = Daemon::start(config, path.to_owned())
+        .with_context(|| format!("starting the daemon for node {node:?}"))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    let served = runtime.block_on(daemon.serve());
+    let stopped = daemon.shutdown();
+    served.context("serving")?;
+    stopped.context("shutting down")?;
+    Ok(())
+}
+
+fn init_tracing(default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+}
+
+fn client_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("tokio runtime")
+}
+
+fn status(node: Option<&str>, run_dir: &Path, json: bool) -> anyhow::Result<()> {
+    let sockets = match node {
+        Some(node) => vec![run_dir.join(format!("{node}.sock"))],
+        None => {
+            let mut sockets: Vec<_> = std::fs::read_dir(run_dir)
+                .with_context(|| format!("no daemon runs here: cannot read {}", run_dir.display()))?
+                .filter_map(Result::ok)
+                .map(|entry| entry.path())
+                .filter(|path| path.extension().is_some_and(|ext| ext == "sock"))
+                .collect();
+            sockets.sort();
+            if sockets.is_empty() {
+                bail!("no daemon control socket in {}", run_dir.display());
+            }
+            sockets
+        }
+    };
+    let runtime = client_runtime()?;
+    let mut reports = Vec::new();
+    for socket in sockets {
+        match runtime.block_on(control::request(&socket, Request::Status))? {
+            Response::Status(status) => reports.push(*status),
+            other => bail!("unexpected reply from {}: {other:?}", socket.display()),
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    } else {
+        for report in &reports {
+            print!("{}", render::status(report));
+        }
+    }
+    Ok(())
+}
+
+fn reload(node: &str, run_dir: &Path) -> anyhow::Result<()> {
+    let socket = run_dir.join(format!("{node}.sock"));
+    match client_runtime()?.block_on(control::request(&socket, Request::Reload))? {
+        Response::Reloaded { attached, detached } => {
+            println!("reloaded {node}: attached {attached:?}, detached {detached:?}");
+            Ok(())
+        }
+        other => bail!("unexpected reply: {other:?}"),
+    }
+}

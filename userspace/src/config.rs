@@ -1,0 +1,70 @@
+//! Configuration: the TOML file as written ([`file`]) and the validated form
+//! the daemon runs on ([`Config`], built by `TryFrom`). Every error names the
+//! key and the reason; nothing touches the system before validation passes.
+
+pub mod file;
+mod validate;
+
+use std::path::{Path, PathBuf};
+
+pub use validate::{AttachPoint, Balancer, Config, HostRole, LogLevel};
+
+/// Where the daemon pins maps unless `daemon.bpffs` says otherwise.
+pub const DEFAULT_BPFFS: &str = "/sys/fs/bpf";
+/// Where the daemon puts its control socket unless `daemon.run_dir` says otherwise.
+pub const DEFAULT_RUN_DIR: &str = "/run/halb";
+/// Linux interface names are at most 15 bytes (IFNAMSIZ - 1).
+pub const MAX_INTERFACE_NAME: usize = 15;
+/// Upper bound on datapath interfaces per daemon (sizes the BPF maps).
+pub const MAX_INTERFACES: usize = 64;
+/// Node names become directory and socket names: keep them short.
+pub const MAX_NODE_NAME: usize = 64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {cause}")]
+    Read {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("config key `{key}`: {reason}")]
+    Invalid { key: String, reason: String },
+}
+
+impl ConfigError {
+    pub(crate) fn invalid(key: impl Into<String>, reason: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            key: key.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Reads, parses and validates the config file at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
+        path: path.to_owned(),
+        cause,
+    })?;
+    parse(&text).map_err(|err| match err {
+        ConfigError::Parse { message, .. } => ConfigError::Parse {
+            path: path.to_owned(),
+            message,
+        },
+        other => other,
+    })
+}
+
+/// Parses and validates config text.
+pub fn parse(text: &str) -> Result<Config, ConfigError> {
+    let raw: file::ConfigFile = toml::from_str(text).map_err(|err| ConfigError::Parse {
+        path: PathBuf::new(),
+        message: err.to_string().trim_end().replace('\n', " | "),
+    })?;
+    Config::try_from(raw)
+}
+
+#[cfg(test)]
+mod tests;

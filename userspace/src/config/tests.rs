@@ -1,0 +1,139 @@
+//! Config validation: every rejection names its key.
+
+use super::*;
+
+const GOOD: &str = r#"
+[daemon]
+node = "host1"
+log_level = "debug"
+
+[host]
+interfaces = ["swout1", "swout2", "bal1-ext"]
+
+[[balancer]]
+name = "bal1"
+netns = "halb-bal1"
+interfaces = ["ext", "int"]
+"#;
+
+fn invalid_key(text: &str) -> String {
+    match parse(text) {
+        Err(ConfigError::Invalid { key, .. }) => key,
+        other => panic!("expected an Invalid error, got {other:?}"),
+    }
+}
+
+fn parse_error(text: &str) -> String {
+    match parse(text) {
+        Err(ConfigError::Parse { message, .. }) => message,
+        other => panic!("expected a Parse error, got {other:?}"),
+    }
+}
+
+#[test]
+fn good_config_validates_with_defaults() {
+    let config = parse(GOOD).expect("valid");
+    assert_eq!(config.node, "host1");
+    assert_eq!(config.log_level, LogLevel::Debug);
+    assert_eq!(config.bpffs, PathBuf::from(DEFAULT_BPFFS));
+    assert_eq!(config.pin_dir(), PathBuf::from("/sys/fs/bpf/halb/host1"));
+    assert_eq!(config.socket_path(), PathBuf::from("/run/halb/host1.sock"));
+    let points = config.attach_points();
+    assert_eq!(points.len(), 5);
+    assert_eq!(points[0].role, "host");
+    assert_eq!(points[0].netns, None);
+    assert_eq!(points[4].role, "balancer bal1");
+    assert_eq!(points[4].netns.as_deref(), Some("halb-bal1"));
+    assert_eq!(points[4].interface, "int");
+}
+
+#[test]
+fn unknown_keys_are_rejected_with_their_name() {
+    let message = parse_error(&GOOD.replace("log_level", "loglevel"));
+    assert!(message.contains("loglevel"), "{message}");
+    let message = parse_error(&format!("{GOOD}\n[vrrp]\nvrid = 12\n"));
+    assert!(message.contains("vrrp"), "{message}");
+}
+
+#[test]
+fn wrong_types_and_missing_sections_are_parse_errors() {
+    let message = parse_error(&GOOD.replace("node = \"host1\"", "node = 7"));
+    assert!(message.contains("node"), "{message}");
+    let message = parse_error("[host]\ninterfaces = [\"a\"]\n");
+    assert!(message.contains("daemon"), "{message}");
+}
+
+#[test]
+fn bad_values_name_their_key() {
+    assert_eq!(
+        invalid_key(&GOOD.replace("\"host1\"", "\"\"")),
+        "daemon.node"
+    );
+    assert_eq!(
+        invalid_key(&GOOD.replace("\"host1\"", "\"a/b\"")),
+        "daemon.node"
+    );
+    assert_eq!(
+        invalid_key(&GOOD.replace("\"host1\"", "\"..\"")),
+        "daemon.node"
+    );
+    assert_eq!(
+        invalid_key(&GOOD.replace("\"debug\"", "\"loud\"")),
+        "daemon.log_level"
+    );
+    assert_eq!(
+        invalid_key(&GOOD.replace("log_level = \"debug\"", "bpffs = \"relative/dir\"")),
+        "daemon.bpffs"
+    );
+    assert_eq!(
+        invalid_key(&GOOD.replace("\"swout2\"", "\"a-name-longer-than-15\"")),
+        "host.interfaces[1]"
+    );
+    assert_eq!(
+        invalid_key(&GOOD.replace("\"swout2\"", "\"swout1\"")),
+        "host.interfaces[1]"
+    );
+    assert_eq!(
+        invalid_key(&GOOD.replace("\"int\"", "\"in t\"")),
+        "balancer[0].interfaces[1]"
+    );
+    assert_eq!(
+        invalid_key(&GOOD.replace("\"halb-bal1\"", "\"../etc\"")),
+        "balancer[0].netns"
+    );
+    assert_eq!(
+        invalid_key(&GOOD.replace("name = \"bal1\"", "name = \"\"")),
+        "balancer[0].name"
+    );
+}
+
+#[test]
+fn roles_must_not_overlap_and_must_do_something() {
+    let twice =
+        format!("{GOOD}\n[[balancer]]\nname = \"bal1\"\nnetns = \"other\"\ninterfaces = [\"x\"]\n");
+    assert_eq!(invalid_key(&twice), "balancer[1].name");
+    let same_ns = format!(
+        "{GOOD}\n[[balancer]]\nname = \"bal2\"\nnetns = \"halb-bal1\"\ninterfaces = [\"x\"]\n"
+    );
+    assert_eq!(invalid_key(&same_ns), "balancer[1].netns");
+    let host_ns = GOOD.replace("[host]\n", "[host]\nnetns = \"halb-bal1\"\n");
+    assert_eq!(invalid_key(&host_ns), "balancer[0].netns");
+    assert_eq!(invalid_key("[daemon]\nnode = \"x\"\n"), "host.interfaces");
+    let many: Vec<String> = (0..=MAX_INTERFACES).map(|i| format!("\"p{i}\"")).collect();
+    let too_many = format!(
+        "[daemon]\nnode = \"x\"\n[host]\ninterfaces = [{}]\n",
+        many.join(",")
+    );
+    assert_eq!(invalid_key(&too_many), "host.interfaces");
+}
+
+#[test]
+fn errors_read_well() {
+    let err = parse(&GOOD.replace("\"debug\"", "\"loud\"")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "config key `daemon.log_level`: \"loud\" is not one of error, warn, info, debug, trace"
+    );
+    let err = load(std::path::Path::new("/nonexistent/halb.toml")).unwrap_err();
+    assert!(err.to_string().contains("/nonexistent/halb.toml"), "{err}");
+}

@@ -1,0 +1,313 @@
+//! Validation: [`ConfigFile`] -> [`Config`]. Each check names the key it
+//! rejects, e.g. `balancer[1].interfaces[0]`.
+
+use std::{collections::HashSet, path::PathBuf};
+
+use super::{
+    file::{BalancerSection, ConfigFile, DaemonSection, HostSection},
+    ConfigError, DEFAULT_BPFFS, DEFAULT_RUN_DIR, MAX_INTERFACES, MAX_INTERFACE_NAME, MAX_NODE_NAME,
+};
+
+/// A validated configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub node: String,
+    pub bpffs: PathBuf,
+    pub run_dir: PathBuf,
+    pub log_level: LogLevel,
+    pub host: Option<HostRole>,
+    pub balancers: Vec<Balancer>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+            LogLevel::Trace => "trace",
+        }
+    }
+}
+
+/// The host roles: bridges, STP and VXLAN will attach here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostRole {
+    /// Named network namespace (`/run/netns/<name>`); `None`: the daemon's own.
+    pub netns: Option<String>,
+    pub interfaces: Vec<String>,
+}
+
+/// A balancer container: VRRP and the L7 proxy will run here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Balancer {
+    pub name: String,
+    pub netns: String,
+    pub interfaces: Vec<String>,
+}
+
+/// One interface the datapath attaches to, with the role it serves.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AttachPoint {
+    /// `host` or `balancer <name>`.
+    pub role: String,
+    pub netns: Option<String>,
+    pub interface: String,
+}
+
+impl Config {
+    /// `<bpffs>/halb/<node>`: where this daemon pins its maps.
+    #[must_use]
+    pub fn pin_dir(&self) -> PathBuf {
+        self.bpffs.join("halb").join(&self.node)
+    }
+
+    /// `<run_dir>/<node>.sock`: this daemon's control socket.
+    #[must_use]
+    pub fn socket_path(&self) -> PathBuf {
+        self.run_dir.join(format!("{}.sock", self.node))
+    }
+
+    /// Every interface of every role, host first.
+    #[must_use]
+    pub fn attach_points(&self) -> Vec<AttachPoint> {
+        let host = self.host.iter().flat_map(|host| {
+            host.interfaces.iter().map(|interface| AttachPoint {
+                role: "host".to_owned(),
+                netns: host.netns.clone(),
+                interface: interface.clone(),
+            })
+        });
+        let balancers = self.balancers.iter().flat_map(|balancer| {
+            balancer.interfaces.iter().map(|interface| AttachPoint {
+                role: format!("balancer {}", balancer.name),
+                netns: Some(balancer.netns.clone()),
+                interface: interface.clone(),
+            })
+        });
+        host.chain(balancers).collect()
+    }
+}
+
+impl TryFrom<ConfigFile> for Config {
+    type Error = ConfigError;
+
+    fn try_from(file: ConfigFile) -> Result<Self, ConfigError> {
+        let DaemonSection {
+            node,
+            bpffs,
+            run_dir,
+            log_level,
+        } = file.daemon;
+        check_node(&node)?;
+        let bpffs = absolute_path("daemon.bpffs", bpffs.as_deref().unwrap_or(DEFAULT_BPFFS))?;
+        let run_dir = absolute_path(
+            "daemon.run_dir",
+            run_dir.as_deref().unwrap_or(DEFAULT_RUN_DIR),
+        )?;
+        let log_level = parse_log_level(log_level.as_deref())?;
+        let host = file.host.map(host_role).transpose()?;
+        let balancers = file
+            .balancer
+            .into_iter()
+            .enumerate()
+            .map(|(index, section)| balancer(index, section))
+            .collect::<Result<Vec<_>, _>>()?;
+        let config = Config {
+            node,
+            bpffs,
+            run_dir,
+            log_level,
+            host,
+            balancers,
+        };
+        check_roles(&config)?;
+        Ok(config)
+    }
+}
+
+fn check_node(node: &str) -> Result<(), ConfigError> {
+    let key = "daemon.node";
+    if node.is_empty() {
+        return Err(ConfigError::invalid(key, "must not be empty"));
+    }
+    if node.len() > MAX_NODE_NAME {
+        return Err(ConfigError::invalid(
+            key,
+            format!("longer than {MAX_NODE_NAME} bytes"),
+        ));
+    }
+    if node == "." || node == ".." {
+        return Err(ConfigError::invalid(
+            key,
+            format!("{node:?} is not a usable name"),
+        ));
+    }
+    if let Some(bad) = node
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "-_.".contains(*c)))
+    {
+        return Err(ConfigError::invalid(
+            key,
+            format!("{node:?} contains {bad:?}; use letters, digits, '-', '_' and '.'"),
+        ));
+    }
+    Ok(())
+}
+
+fn absolute_path(key: &str, value: &str) -> Result<PathBuf, ConfigError> {
+    let path = PathBuf::from(value);
+    if !path.is_absolute() {
+        return Err(ConfigError::invalid(
+            key,
+            format!("{value:?} is not an absolute path"),
+        ));
+    }
+    Ok(path)
+}
+
+fn parse_log_level(value: Option<&str>) -> Result<LogLevel, ConfigError> {
+    Ok(match value.unwrap_or("info") {
+        "error" => LogLevel::Error,
+        "warn" => LogLevel::Warn,
+        "info" => LogLevel::Info,
+        "debug" => LogLevel::Debug,
+        "trace" => LogLevel::Trace,
+        other => {
+            return Err(ConfigError::invalid(
+                "daemon.log_level",
+                format!("{other:?} is not one of error, warn, info, debug, trace"),
+            ))
+        }
+    })
+}
+
+fn host_role(section: HostSection) -> Result<HostRole, ConfigError> {
+    if let Some(netns) = &section.netns {
+        check_netns("host.netns", netns)?;
+    }
+    check_interfaces("host.interfaces", &section.interfaces)?;
+    Ok(HostRole {
+        netns: section.netns,
+        interfaces: section.interfaces,
+    })
+}
+
+fn balancer(index: usize, section: BalancerSection) -> Result<Balancer, ConfigError> {
+    let prefix = format!("balancer[{index}]");
+    if section.name.is_empty() {
+        return Err(ConfigError::invalid(
+            format!("{prefix}.name"),
+            "must not be empty",
+        ));
+    }
+    check_netns(&format!("{prefix}.netns"), &section.netns)?;
+    check_interfaces(&format!("{prefix}.interfaces"), &section.interfaces)?;
+    Ok(Balancer {
+        name: section.name,
+        netns: section.netns,
+        interfaces: section.interfaces,
+    })
+}
+
+/// Names under /run/netns are file names.
+fn check_netns(key: &str, name: &str) -> Result<(), ConfigError> {
+    if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0') {
+        return Err(ConfigError::invalid(
+            key,
+            format!("{name:?} is not a network namespace name (a file name under /run/netns)"),
+        ));
+    }
+    Ok(())
+}
+
+/// Linux's rules for device names (`dev_valid_name`), plus no duplicates.
+fn check_interfaces(key: &str, interfaces: &[String]) -> Result<(), ConfigError> {
+    let mut seen = HashSet::new();
+    for (index, name) in interfaces.iter().enumerate() {
+        let key = format!("{key}[{index}]");
+        if name.is_empty() {
+            return Err(ConfigError::invalid(
+                key,
+                "interface name must not be empty",
+            ));
+        }
+        if name.len() > MAX_INTERFACE_NAME {
+            return Err(ConfigError::invalid(
+                key,
+                format!("interface name {name:?} is longer than {MAX_INTERFACE_NAME} bytes"),
+            ));
+        }
+        if name == "."
+            || name == ".."
+            || name
+                .chars()
+                .any(|c| c == '/' || c == ':' || c.is_whitespace())
+        {
+            return Err(ConfigError::invalid(
+                key,
+                format!("{name:?} is not a valid interface name"),
+            ));
+        }
+        if !seen.insert(name) {
+            return Err(ConfigError::invalid(
+                key,
+                format!("interface {name:?} is listed twice"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_roles(config: &Config) -> Result<(), ConfigError> {
+    let mut names = HashSet::new();
+    let mut namespaces = HashSet::new();
+    for (index, balancer) in config.balancers.iter().enumerate() {
+        if !names.insert(&balancer.name) {
+            return Err(ConfigError::invalid(
+                format!("balancer[{index}].name"),
+                format!("balancer {:?} is defined twice", balancer.name),
+            ));
+        }
+        if !namespaces.insert(&balancer.netns) {
+            return Err(ConfigError::invalid(
+                format!("balancer[{index}].netns"),
+                format!(
+                    "namespace {:?} already belongs to another balancer",
+                    balancer.netns
+                ),
+            ));
+        }
+        if config.host.as_ref().and_then(|host| host.netns.as_ref()) == Some(&balancer.netns) {
+            return Err(ConfigError::invalid(
+                format!("balancer[{index}].netns"),
+                format!("namespace {:?} is the host's (host.netns)", balancer.netns),
+            ));
+        }
+    }
+    let total = config.attach_points().len();
+    if total == 0 {
+        return Err(ConfigError::invalid(
+            "host.interfaces",
+            "no interface in any role: give the host or a balancer at least one interface",
+        ));
+    }
+    if total > MAX_INTERFACES {
+        return Err(ConfigError::invalid(
+            "host.interfaces",
+            format!("{total} interfaces in all roles; at most {MAX_INTERFACES} are supported"),
+        ));
+    }
+    Ok(())
+}

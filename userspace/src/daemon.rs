@@ -1,0 +1,51 @@
+//! The daemon's life: [`Daemon::start`] (checks, load, attach, pin),
+//! [`Daemon::serve`] (control socket, signals, reload) and
+//! [`Daemon::shutdown`] (detach, unpin). Nothing is touched on the system
+//! before the config has been validated and every namespace it names opened.
+
+mod serve;
+mod start;
+
+use std::{collections::HashMap, path::PathBuf};
+
+pub use serve::ShutdownReason;
+
+use crate::{
+    config::{Config, ConfigError},
+    control::ControlError,
+    datapath::{Datapath, DatapathError},
+    netns::{Netns, NetnsError},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("a daemon for node {node:?} is already running (control socket {socket})")]
+    AlreadyRunning { node: String, socket: PathBuf },
+    #[error(transparent)]
+    Datapath(#[from] DatapathError),
+    #[error(transparent)]
+    Netns(#[from] NetnsError),
+    #[error(transparent)]
+    Control(#[from] ControlError),
+    #[error("control socket {path}: {cause}")]
+    Socket {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("signal handler: {0}")]
+    Signal(std::io::Error),
+    #[error("reload refused: {0}")]
+    Reload(String),
+}
+
+/// A started daemon: programs attached, maps pinned.
+pub struct Daemon {
+    config: Config,
+    config_path: PathBuf,
+    datapath: Datapath,
+    namespaces: HashMap<String, Netns>,
+    pinned: Vec<PathBuf>,
+    started_unix_secs: u64,
+}

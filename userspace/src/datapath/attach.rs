@@ -1,0 +1,213 @@
+//! Attaching the port classifier to the configured interfaces (TCX ingress,
+//! kernel >= 6.6), each inside its own network namespace, and detaching it.
+//!
+//! TCX links are owned by their file descriptor: if the daemon dies, the
+//! kernel detaches them, so a crash never leaves a program attached.
+
+use std::ffi::CString;
+
+use aya::{
+    programs::{tc::SchedClassifierLinkId, SchedClassifier, TcAttachType},
+    Ebpf,
+};
+use halb_common::names::PROG_PORT_CLASSIFIER;
+
+use super::{object, DatapathError};
+use crate::{
+    config::{AttachPoint, LogLevel},
+    netns::{with_netns, Netns},
+};
+
+/// One interface with the classifier attached.
+#[derive(Debug)]
+pub struct AttachedPort {
+    pub point: AttachPoint,
+    pub ifindex: u32,
+    /// `SO_NETNS_COOKIE` of the interface's namespace (part of the map keys).
+    pub netns_cookie: u64,
+    link: SchedClassifierLinkId,
+}
+
+/// The loaded object and what is attached where.
+pub struct Datapath {
+    ebpf: Ebpf,
+    ports: Vec<AttachedPort>,
+}
+
+impl Datapath {
+    /// Loads the object and verifies the classifier (nothing attached yet).
+    pub fn load(log_level: LogLevel) -> Result<Self, DatapathError> {
+        let mut ebpf = object::load(log_level)?;
+        classifier_mut(&mut ebpf)?
+            .load()
+            .map_err(|cause| DatapathError::Program {
+                name: PROG_PORT_CLASSIFIER,
+                cause,
+            })?;
+        Ok(Self {
+            ebpf,
+            ports: Vec::new(),
+        })
+    }
+
+    #[must_use]
+    pub fn ebpf(&self) -> &Ebpf {
+        &self.ebpf
+    }
+
+    pub fn ebpf_mut(&mut self) -> &mut Ebpf {
+        &mut self.ebpf
+    }
+
+    /// The loaded classifier, e.g. for `BPF_PROG_TEST_RUN`.
+    pub fn classifier(&self) -> Result<&SchedClassifier, DatapathError> {
+        self.ebpf
+            .program(PROG_PORT_CLASSIFIER)
+            .ok_or(DatapathError::MissingProgram(PROG_PORT_CLASSIFIER))?
+            .try_into()
+            .map_err(|cause| DatapathError::Program {
+                name: PROG_PORT_CLASSIFIER,
+                cause,
+            })
+    }
+
+    #[must_use]
+    pub fn ports(&self) -> &[AttachedPort] {
+        &self.ports
+    }
+
+    /// Attaches the classifier to `point.interface` at TC ingress, inside
+    /// `netns` (which must be the namespace `point.netns` names).
+    pub fn attach(
+        &mut self,
+        point: &AttachPoint,
+        netns: Option<&Netns>,
+    ) -> Result<(), DatapathError> {
+        let interface_error = |reason: String| DatapathError::Interface {
+            interface: point.interface.clone(),
+            netns: netns
+                .map(|ns| format!(" in netns {}", ns.name()))
+                .unwrap_or_default(),
+            reason,
+        };
+        let program = classifier_mut(&mut self.ebpf)?;
+        let (ifindex, netns_cookie, link) = with_netns(netns, || {
+            let ifindex = interface_index(&point.interface).map_err(&interface_error)?;
+            let netns_cookie = current_netns_cookie().map_err(&interface_error)?;
+            let link = program
+                .attach(&point.interface, TcAttachType::Ingress)
+                .map_err(|err| interface_error(format!("attaching TC ingress program: {err}")))?;
+            Ok::<_, DatapathError>((ifindex, netns_cookie, link))
+        })??;
+        tracing::info!(
+            role = %point.role,
+            interface = %point.interface,
+            netns = point.netns.as_deref().unwrap_or("(own)"),
+            ifindex,
+            program = PROG_PORT_CLASSIFIER,
+            "attached at tcx ingress"
+        );
+        self.ports.push(AttachedPort {
+            point: point.clone(),
+            ifindex,
+            netns_cookie,
+            link,
+        });
+        Ok(())
+    }
+
+    /// Detaches the classifier from one interface. An interface that has
+    /// disappeared (its link already gone) is not an error.
+    pub fn detach(&mut self, point: &AttachPoint) -> Result<(), DatapathError> {
+        let Some(index) = self.ports.iter().position(|port| &port.point == point) else {
+            return Ok(());
+        };
+        let port = self.ports.remove(index);
+        classifier_mut(&mut self.ebpf)?
+            .detach(port.link)
+            .map_err(|cause| DatapathError::Program {
+                name: PROG_PORT_CLASSIFIER,
+                cause,
+            })?;
+        tracing::info!(role = %point.role, interface = %point.interface, "detached");
+        Ok(())
+    }
+
+    /// Detaches everything; returns the first error after trying them all.
+    pub fn detach_all(&mut self) -> Result<(), DatapathError> {
+        let points: Vec<_> = self.ports.iter().map(|port| port.point.clone()).collect();
+        let mut first_error = None;
+        for point in points {
+            if let Err(err) = self.detach(&point) {
+                tracing::warn!(interface = %point.interface, %err, "detach failed");
+                first_error.get_or_insert(err);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+fn classifier_mut(ebpf: &mut Ebpf) -> Result<&mut SchedClassifier, DatapathError> {
+    ebpf.program_mut(PROG_PORT_CLASSIFIER)
+        .ok_or(DatapathError::MissingProgram(PROG_PORT_CLASSIFIER))?
+        .try_into()
+        .map_err(|cause| DatapathError::Program {
+            name: PROG_PORT_CLASSIFIER,
+            cause,
+        })
+}
+
+/// `if_nametoindex` in the calling thread's namespace.
+fn interface_index(name: &str) -> Result<u32, String> {
+    let c_name = CString::new(name).map_err(|_| "name contains a NUL byte".to_owned())?;
+    // SAFETY: `c_name` is a valid NUL-terminated string for the whole call.
+    let index = unsafe { libc::if_nametoindex(c_name.as_ptr()) };
+    if index == 0 {
+        Err(format!(
+            "no such interface ({})",
+            std::io::Error::last_os_error()
+        ))
+    } else {
+        Ok(index)
+    }
+}
+
+/// The `SO_NETNS_COOKIE` of the calling thread's network namespace, the
+/// same value `bpf_get_netns_cookie` returns inside the classifier.
+pub fn current_netns_cookie() -> Result<u64, String> {
+    use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd};
+    /// `SO_NETNS_COOKIE` from <asm-generic/socket.h> (Linux 5.14+).
+    const SO_NETNS_COOKIE: libc::c_int = 71;
+    // A socket that is never bound: only its namespace matters, and binding
+    // would fail in a namespace whose loopback is down.
+    // SAFETY: plain socket(2) call; the result is checked before use.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(format!(
+            "socket for SO_NETNS_COOKIE: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: `fd` is a fresh descriptor nobody else owns.
+    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mut cookie: u64 = 0;
+    let mut len = std::mem::size_of::<u64>() as libc::socklen_t;
+    // SAFETY: the buffer is a u64 and `len` says so; the fd is open.
+    let rc = unsafe {
+        libc::getsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            SO_NETNS_COOKIE,
+            (&raw mut cookie).cast(),
+            &raw mut len,
+        )
+    };
+    if rc == 0 {
+        Ok(cookie)
+    } else {
+        Err(format!(
+            "getsockopt(SO_NETNS_COOKIE): {}",
+            std::io::Error::last_os_error()
+        ))
+    }
+}

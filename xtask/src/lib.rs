@@ -1,0 +1,10 @@
+//! halb's developer tooling as a library, so the integration tests under
+//! `tests/` drive the same lab code that `cargo xtask lab ...` runs.
+//!
+//! - [`setup`]: installs what a fresh Debian 12 machine lacks.
+//! - [`lab`]: the scenario of SCENARIO.md in network namespaces.
+//! - [`suite`]: `cargo xtask test` and `cargo xtask run`.
+
+pub mod lab;
+pub mod setup;
+pub mod suite;

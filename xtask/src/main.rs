@@ -1,0 +1,35 @@
+//! `cargo xtask`: one entry point for everything a developer or a demo runs.
+
+use clap::{Parser, Subcommand};
+
+/// halb's developer commands (run as root on Debian 12).
+#[derive(Parser)]
+#[command(name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install what is missing: Debian packages, rust-src, bpf-linker, bpffs.
+    Setup,
+    /// Build halb and run it: `cargo xtask run -- --config FILE` (arguments go to `halb run`).
+    Run(xtask::suite::RunArgs),
+    /// Run the whole test suite (setup first): unit, eBPF program and lab integration tests.
+    Test(xtask::suite::TestArgs),
+    /// The scenario lab in network namespaces.
+    Lab(xtask::lab::LabArgs),
+    /// Set up, bring the lab up, walk through the four checkpoints, tear down.
+    Demo(xtask::lab::DemoArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Setup => xtask::setup::run(),
+        Command::Run(args) => xtask::suite::run(&args),
+        Command::Test(args) => xtask::suite::test(&args),
+        Command::Lab(args) => xtask::lab::main(args),
+        Command::Demo(args) => xtask::lab::demo(args),
+    }
+}

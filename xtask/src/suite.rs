@@ -1,0 +1,99 @@
+//! `cargo xtask test` (the README's test command) and `cargo xtask run`.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use anyhow::{bail, Context as _};
+
+use crate::setup::{self, run_status};
+
+/// Arguments passed to `halb run`, e.g. `cargo xtask run -- --config host1.toml`.
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// Arguments for `halb run` (after `--`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+/// Options of the test suite.
+#[derive(clap::Args)]
+pub struct TestArgs {
+    /// Skip the setup step (only when you know nothing is missing).
+    #[arg(long)]
+    pub no_setup: bool,
+    /// Extra arguments for `cargo test` (after `--`), e.g. a test name filter.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub cargo_args: Vec<String>,
+}
+
+/// The workspace root (xtask lives one level below it).
+#[must_use]
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// The debug `halb` binary the tests and the lab use.
+#[must_use]
+pub fn halb_debug_binary() -> PathBuf {
+    workspace_root().join("target/debug/halb")
+}
+
+/// Setup, build (the eBPF object included), then every test of the
+/// workspace: unit tests, eBPF program tests on fixture packets
+/// (BPF_PROG_TEST_RUN), daemon and lab integration tests.
+pub fn test(args: &TestArgs) -> anyhow::Result<()> {
+    if !args.no_setup {
+        setup::run()?;
+    }
+    let root = workspace_root();
+    println!("test: building halb (userspace and eBPF)");
+    run_status(Command::new("cargo").current_dir(&root).args([
+        "build",
+        "--package",
+        "halb",
+        "--bins",
+    ]))
+    .context("building halb")?;
+    println!("test: running the test suite");
+    // halb-ebpf is left out: it only builds for the bpfel target (userspace's
+    // build.rs builds it, and its programs are tested through the daemon's
+    // loader in userspace/tests).
+    run_status(
+        Command::new("cargo")
+            .current_dir(&root)
+            .args(["test", "--workspace", "--exclude", "halb-ebpf"])
+            .args(&args.cargo_args)
+            .env("HALB_BIN", halb_debug_binary()),
+    )
+    .context("the test suite failed")?;
+    println!("test: all tests passed");
+    Ok(())
+}
+
+/// Setup, release build, then `halb run ARGS` in the foreground.
+pub fn run(args: &RunArgs) -> anyhow::Result<()> {
+    setup::run()?;
+    let root = workspace_root();
+    run_status(Command::new("cargo").current_dir(&root).args([
+        "build",
+        "--release",
+        "--package",
+        "halb",
+        "--bins",
+    ]))
+    .context("building halb")?;
+    let binary = root.join("target/release/halb");
+    let status = Command::new(&binary)
+        .arg("run")
+        .args(&args.args)
+        .status()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    if !status.success() {
+        bail!("halb run exited with {status}");
+    }
+    Ok(())
+}
