@@ -5,11 +5,7 @@ use aya_build::{build_ebpf, Package, Toolchain};
 
 fn main() -> anyhow::Result<()> {
     let root_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../ebpf/halb-ebpf");
-    let package = Package {
-        name: "halb-ebpf",
-        root_dir,
-        ..Default::default()
-    };
+    let package = Package { name: "halb-ebpf", root_dir, ..Default::default() };
     build_ebpf([package], Toolchain::Nightly)
         .context(
             "building the eBPF object (needs `cargo xtask setup`: nightly rust-src and bpf-linker)",

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
 use halb::{
-    config::{self, Config, DEFAULT_RUN_DIR},
+    config::{self, Config, Overrides, DEFAULT_RUN_DIR},
     control::{self, Request, Response},
     daemon::Daemon,
 };
@@ -73,24 +73,18 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", render::config_summary(&config));
             Ok(())
         }
-        Command::Status {
-            node,
-            run_dir,
-            json,
-        } => status(node.as_deref(), &run_dir, json),
+        Command::Status { node, run_dir, json } => status(node.as_deref(), &run_dir, json),
         Command::Reload { node, run_dir } => reload(&node, &run_dir),
     }
 }
 
 fn run_daemon(path: &Path, run_dir: Option<PathBuf>) -> anyhow::Result<()> {
     // Validation first: a bad config exits non-zero before anything changes.
-    let mut config: Config = config::load(path)?;
-    if let Some(run_dir) = run_dir {
-        config.run_dir = run_dir;
-    }
+    let overrides = Overrides { run_dir };
+    let config: Config = config::load(path)?.with_overrides(&overrides);
     init_tracing(config.log_level.as_str());
     let node = config.node.clone();
-    let mut daemon = Daemon::start(config, path.to_owned())
+    let mut daemon = Daemon::start(config, path.to_owned(), overrides)
         .with_context(|| format!("starting the daemon for node {node:?}"))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -106,35 +100,28 @@ fn run_daemon(path: &Path, run_dir: Option<PathBuf>) -> anyhow::Result<()> {
 fn init_tracing(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
 }
 
 fn client_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("tokio runtime")
+    tokio::runtime::Builder::new_current_thread().enable_all().build().context("tokio runtime")
 }
 
 fn status(node: Option<&str>, run_dir: &Path, json: bool) -> anyhow::Result<()> {
-    let sockets = match node {
-        Some(node) => vec![run_dir.join(format!("{node}.sock"))],
-        None => {
-            let mut sockets: Vec<_> = std::fs::read_dir(run_dir)
-                .with_context(|| format!("no daemon runs here: cannot read {}", run_dir.display()))?
-                .filter_map(Result::ok)
-                .map(|entry| entry.path())
-                .filter(|path| path.extension().is_some_and(|ext| ext == "sock"))
-                .collect();
-            sockets.sort();
-            if sockets.is_empty() {
-                bail!("no daemon control socket in {}", run_dir.display());
-            }
-            sockets
+    let sockets = if let Some(node) = node {
+        vec![run_dir.join(format!("{node}.sock"))]
+    } else {
+        let mut sockets: Vec<_> = std::fs::read_dir(run_dir)
+            .with_context(|| format!("no daemon runs here: cannot read {}", run_dir.display()))?
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "sock"))
+            .collect();
+        sockets.sort();
+        if sockets.is_empty() {
+            bail!("no daemon control socket in {}", run_dir.display());
         }
+        sockets
     };
     let runtime = client_runtime()?;
     let mut reports = Vec::new();

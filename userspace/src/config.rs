@@ -7,7 +7,7 @@ mod validate;
 
 use std::path::{Path, PathBuf};
 
-pub use validate::{AttachPoint, Balancer, Config, HostRole, LogLevel};
+pub use validate::{AttachPoint, Balancer, Config, HostRole, LogLevel, HOST_INSTANCE};
 
 /// Where the daemon pins maps unless `daemon.bpffs` says otherwise.
 pub const DEFAULT_BPFFS: &str = "/sys/fs/bpf";
@@ -23,10 +23,7 @@ pub const MAX_NODE_NAME: usize = 64;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {cause}")]
-    Read {
-        path: PathBuf,
-        cause: std::io::Error,
-    },
+    Read { path: PathBuf, cause: std::io::Error },
     #[error("config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("config key `{key}`: {reason}")]
@@ -35,24 +32,34 @@ pub enum ConfigError {
 
 impl ConfigError {
     pub(crate) fn invalid(key: impl Into<String>, reason: impl Into<String>) -> Self {
-        ConfigError::Invalid {
-            key: key.into(),
-            reason: reason.into(),
+        ConfigError::Invalid { key: key.into(), reason: reason.into() }
+    }
+}
+
+/// Values from the command line that replace the file's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// `halb run --run-dir`: replaces `daemon.run_dir`.
+    pub run_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Applies command-line overrides (kept by the daemon for reloads).
+    #[must_use]
+    pub fn with_overrides(mut self, overrides: &Overrides) -> Self {
+        if let Some(run_dir) = &overrides.run_dir {
+            self.run_dir.clone_from(run_dir);
         }
+        self
     }
 }
 
 /// Reads, parses and validates the config file at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
-        path: path.to_owned(),
-        cause,
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|cause| ConfigError::Read { path: path.to_owned(), cause })?;
     parse(&text).map_err(|err| match err {
-        ConfigError::Parse { message, .. } => ConfigError::Parse {
-            path: path.to_owned(),
-            message,
-        },
+        ConfigError::Parse { message, .. } => ConfigError::Parse { path: path.to_owned(), message },
         other => other,
     })
 }

@@ -37,9 +37,7 @@ impl Request {
         match line.trim() {
             "status" => Ok(Request::Status),
             "reload" => Ok(Request::Reload),
-            other => Err(format!(
-                "unknown request {other:?} (expected status or reload)"
-            )),
+            other => Err(format!("unknown request {other:?} (expected status or reload)")),
         }
     }
 }
@@ -49,10 +47,7 @@ impl Request {
 #[serde(rename_all = "snake_case")]
 pub enum Response {
     Status(Box<DaemonStatus>),
-    Reloaded {
-        attached: Vec<String>,
-        detached: Vec<String>,
-    },
+    Reloaded { attached: Vec<String>, detached: Vec<String> },
     Error(String),
 }
 
@@ -73,6 +68,8 @@ pub struct DaemonStatus {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ProgramStatus {
     pub name: String,
+    /// The datapath instance (`host` or a balancer's name) it belongs to.
+    pub instance: String,
     /// Kernel program id (`bpftool prog show id N`).
     pub id: u32,
     pub attach: String,
@@ -82,11 +79,12 @@ pub struct ProgramStatus {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PortStatus {
     pub role: String,
+    pub instance: String,
     pub netns: Option<String>,
     pub interface: String,
     pub ifindex: u32,
-    pub netns_cookie: u64,
     pub program: String,
+    pub program_id: u32,
     pub counters: PortCounters,
 }
 
@@ -105,32 +103,18 @@ pub enum ControlError {
 /// Sends one request to the daemon behind `socket` and returns its answer.
 pub async fn request(socket: &Path, request: Request) -> Result<Response, ControlError> {
     let path = socket.display().to_string();
-    let io_error = |cause| ControlError::Io {
-        path: path.clone(),
-        cause,
-    };
+    let io_error = |cause| ControlError::Io { path: path.clone(), cause };
     let mut stream = UnixStream::connect(socket)
         .await
-        .map_err(|cause| ControlError::Connect {
-            path: path.clone(),
-            cause,
-        })?;
-    stream
-        .write_all(format!("{}\n", request.as_str()).as_bytes())
-        .await
-        .map_err(io_error)?;
+        .map_err(|cause| ControlError::Connect { path: path.clone(), cause })?;
+    stream.write_all(format!("{}\n", request.as_str()).as_bytes()).await.map_err(io_error)?;
     let mut reply = String::new();
     tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut reply))
         .await
-        .map_err(|_| ControlError::Reply {
-            path: path.clone(),
-            reason: "timed out".into(),
-        })?
+        .map_err(|_| ControlError::Reply { path: path.clone(), reason: "timed out".into() })?
         .map_err(io_error)?;
-    let response: Response = serde_json::from_str(&reply).map_err(|err| ControlError::Reply {
-        path: path.clone(),
-        reason: err.to_string(),
-    })?;
+    let response: Response = serde_json::from_str(&reply)
+        .map_err(|err| ControlError::Reply { path: path.clone(), reason: err.to_string() })?;
     match response {
         Response::Error(message) => Err(ControlError::Refused(message)),
         other => Ok(other),
@@ -144,9 +128,9 @@ pub async fn read_request(stream: &mut UnixStream) -> Result<Request, String> {
     match tokio::time::timeout(REQUEST_TIMEOUT, reader.read_line(&mut line)).await {
         Err(_) => Err("no request within 2 s".to_owned()),
         Ok(Err(err)) => Err(format!("reading request: {err}")),
-        Ok(Ok(_)) if !line.ends_with('\n') => Err(format!(
-            "request longer than {MAX_REQUEST_BYTES} bytes or not newline-terminated"
-        )),
+        Ok(Ok(_)) if !line.ends_with('\n') => {
+            Err(format!("request longer than {MAX_REQUEST_BYTES} bytes or not newline-terminated"))
+        }
         Ok(Ok(_)) => Request::parse(&line),
     }
 }

@@ -6,12 +6,15 @@
 mod serve;
 mod start;
 
-use std::{collections::HashMap, path::PathBuf};
+use std::{
+    collections::{BTreeMap, HashMap},
+    path::PathBuf,
+};
 
 pub use serve::ShutdownReason;
 
 use crate::{
-    config::{Config, ConfigError},
+    config::{Config, ConfigError, Overrides},
     control::ControlError,
     datapath::{Datapath, DatapathError},
     netns::{Netns, NetnsError},
@@ -30,10 +33,7 @@ pub enum DaemonError {
     #[error(transparent)]
     Control(#[from] ControlError),
     #[error("control socket {path}: {cause}")]
-    Socket {
-        path: PathBuf,
-        cause: std::io::Error,
-    },
+    Socket { path: PathBuf, cause: std::io::Error },
     #[error("signal handler: {0}")]
     Signal(std::io::Error),
     #[error("reload refused: {0}")]
@@ -44,8 +44,9 @@ pub enum DaemonError {
 pub struct Daemon {
     config: Config,
     config_path: PathBuf,
-    datapath: Datapath,
+    overrides: Overrides,
+    /// One datapath per namespace served, by instance name (`host`, balancers).
+    instances: BTreeMap<String, Datapath>,
     namespaces: HashMap<String, Netns>,
-    pinned: Vec<PathBuf>,
     started_unix_secs: u64,
 }

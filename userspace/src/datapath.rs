@@ -19,32 +19,15 @@ pub enum DatapathError {
     #[error("eBPF map {0:?} is missing from the object")]
     MissingMap(&'static str),
     #[error("eBPF program {name}: {cause}")]
-    Program {
-        name: &'static str,
-        cause: aya::programs::ProgramError,
-    },
+    Program { name: &'static str, cause: aya::programs::ProgramError },
     #[error("interface {interface:?}{netns}: {reason}")]
-    Interface {
-        interface: String,
-        netns: String,
-        reason: String,
-    },
+    Interface { interface: String, netns: String, reason: String },
     #[error(transparent)]
     Netns(#[from] crate::netns::NetnsError),
     #[error("pinning map {map} at {path}: {reason}")]
-    Pin {
-        map: String,
-        path: std::path::PathBuf,
-        reason: String,
-    },
+    Pin { map: String, path: std::path::PathBuf, reason: String },
     #[error("{path}: {cause}")]
-    Io {
-        path: std::path::PathBuf,
-        cause: std::io::Error,
-    },
+    Io { path: std::path::PathBuf, cause: std::io::Error },
     #[error("reading map {map}: {cause}")]
-    Map {
-        map: String,
-        cause: aya::maps::MapError,
-    },
+    Map { map: String, cause: aya::maps::MapError },
 }

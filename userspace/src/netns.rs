@@ -18,11 +18,7 @@ pub const NAMED_NETNS_DIR: &str = "/run/netns";
 #[derive(Debug, thiserror::Error)]
 pub enum NetnsError {
     #[error("network namespace {name:?} not found ({path}): {cause}")]
-    Open {
-        name: String,
-        path: PathBuf,
-        cause: io::Error,
-    },
+    Open { name: String, path: PathBuf, cause: io::Error },
     #[error("cannot open the current network namespace: {0}")]
     Current(io::Error),
     #[error("setns into {what} failed: {cause}")]
@@ -45,10 +41,7 @@ impl Netns {
             path,
             cause,
         })?;
-        Ok(Self {
-            name: name.to_owned(),
-            file,
-        })
+        Ok(Self { name: name.to_owned(), file })
     }
 
     #[must_use]
@@ -59,10 +52,7 @@ impl Netns {
     /// Switches this thread into the namespace until the guard drops.
     pub fn enter(&self) -> Result<NetnsGuard, NetnsError> {
         let original = File::open("/proc/thread-self/ns/net").map_err(NetnsError::Current)?;
-        setns(&self.file).map_err(|cause| NetnsError::Enter {
-            what: self.name.clone(),
-            cause,
-        })?;
+        setns(&self.file).map_err(|cause| NetnsError::Enter { what: self.name.clone(), cause })?;
         Ok(NetnsGuard { original })
     }
 }

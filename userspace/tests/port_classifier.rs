@@ -1,5 +1,5 @@
-//! The port classifier on fixture packets through BPF_PROG_TEST_RUN: bytes
-//! in, verdict, bytes out and counters checked. Needs root (CAP_BPF).
+//! The port classifier on fixture packets through `BPF_PROG_TEST_RUN`: bytes
+//! in, verdict, bytes out and counters checked. Needs root (`CAP_BPF`).
 
 use aya::programs::{TestRun as _, TestRunOptions};
 use halb::{
@@ -7,7 +7,7 @@ use halb::{
     datapath::{counters, Datapath},
 };
 
-/// TC_ACT_UNSPEC (-1) as the kernel reports the return value.
+/// `TC_ACT_UNSPEC` (-1) as the kernel reports the return value.
 const TC_ACT_UNSPEC: u32 = u32::MAX;
 
 const BPDU_MAC: [u8; 6] = [0x01, 0x80, 0xc2, 0x00, 0x00, 0x00];
@@ -31,7 +31,7 @@ fn checksum(bytes: &[u8]) -> u16 {
     while sum > 0xffff {
         sum = (sum & 0xffff) + (sum >> 16);
     }
-    !(sum as u16)
+    !u16::try_from(sum).expect("folded to 16 bits")
 }
 
 /// A valid IPv4 header (no options) followed by `payload`.
@@ -70,16 +70,10 @@ fn bpdu_frame() -> Vec<u8> {
     ethernet(BPDU_MAC, length, &llc)
 }
 
-/// A VRRPv2 advertisement of VRID 12, priority 150, one address.
+/// A `VRRPv2` advertisement of VRID 12, priority 150, one address.
 fn vrrp_frame() -> Vec<u8> {
-    let advert = [
-        0x21, 12, 150, 1, 0, 1, 0, 0, 172, 16, 1, 254, 0, 0, 0, 0, 0, 0, 0, 0,
-    ];
-    ethernet(
-        [0x01, 0x00, 0x5e, 0, 0, 0x12],
-        0x0800,
-        &ipv4(112, 255, &advert),
-    )
+    let advert = [0x21, 12, 150, 1, 0, 1, 0, 0, 172, 16, 1, 254, 0, 0, 0, 0, 0, 0, 0, 0];
+    ethernet([0x01, 0x00, 0x5e, 0, 0, 0x12], 0x0800, &ipv4(112, 255, &advert))
 }
 
 fn vxlan_frame() -> Vec<u8> {
@@ -88,6 +82,9 @@ fn vxlan_frame() -> Vec<u8> {
     ethernet(PEER_MAC, 0x0800, &ipv4(17, 64, &udp(4789, &vxlan)))
 }
 
+/// (class or reason name, packets, bytes), sorted by name.
+type Totals = Vec<(String, u64, u64)>;
+
 struct Harness {
     datapath: Datapath,
 }
@@ -95,10 +92,7 @@ struct Harness {
 impl Harness {
     fn new() -> Self {
         assert!(
-            std::process::Command::new("id")
-                .arg("-u")
-                .output()
-                .is_ok_and(|o| o.stdout == b"0\n"),
+            std::process::Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout == b"0\n"),
             "eBPF program tests need root (BPF_PROG_TEST_RUN); run them through `cargo xtask test`"
         );
         let datapath = Datapath::load(LogLevel::Warn).expect("load the eBPF object");
@@ -128,7 +122,7 @@ impl Harness {
     }
 
     /// Sum over all interfaces of (traffic class or malformed reason) -> (packets, bytes).
-    fn totals(&self) -> (Vec<(String, u64, u64)>, Vec<(String, u64, u64)>) {
+    fn totals(&self) -> (Totals, Totals) {
         let table = counters::read_loaded(self.datapath.ebpf()).expect("read counters");
         let mut traffic = std::collections::BTreeMap::<String, (u64, u64)>::new();
         let mut malformed = std::collections::BTreeMap::<String, (u64, u64)>::new();
@@ -145,9 +139,7 @@ impl Harness {
             }
         }
         let flat = |map: std::collections::BTreeMap<String, (u64, u64)>| {
-            map.into_iter()
-                .map(|(name, (packets, bytes))| (name, packets, bytes))
-                .collect()
+            map.into_iter().map(|(name, (packets, bytes))| (name, packets, bytes)).collect()
         };
         (flat(traffic), flat(malformed))
     }
@@ -167,9 +159,7 @@ fn classifies_control_and_tunnel_traffic() {
     let ipv6 = ethernet(PEER_MAC, 0x86dd, &[0x60; 40]);
     let other_llc = ethernet(PEER_MAC, 3, &[0xaa, 0xaa, 0x03]);
     let plain_udp = ethernet(PEER_MAC, 0x0800, &ipv4(17, 64, &udp(53, &[1, 2, 3, 4])));
-    for frame in [
-        &bpdu, &vrrp, &vrrp, &vxlan, &arp, &ipv6, &other_llc, &plain_udp,
-    ] {
+    for frame in [&bpdu, &vrrp, &vrrp, &vxlan, &arp, &ipv6, &other_llc, &plain_udp] {
         harness.run(frame);
     }
     let (traffic, malformed) = harness.totals();
@@ -197,10 +187,7 @@ fn non_first_fragment_to_port_4789_is_not_vxlan() {
     harness.run(&ethernet(PEER_MAC, 0x0800, &packet));
     let (traffic, _) = harness.totals();
     assert_eq!(
-        traffic
-            .iter()
-            .map(|(name, packets, _)| (name.as_str(), *packets))
-            .collect::<Vec<_>>(),
+        traffic.iter().map(|(name, packets, _)| (name.as_str(), *packets)).collect::<Vec<_>>(),
         vec![("ipv4", 1)]
     );
 }
@@ -238,17 +225,10 @@ fn malformed_frames_are_counted_by_reason_and_passed() {
     }
     let (traffic, malformed) = harness.totals();
     let total_bytes: usize = cases.iter().map(|(_, frame)| frame.len()).sum();
-    assert_eq!(
-        traffic,
-        vec![entry("malformed", cases.len() as u64, total_bytes)]
-    );
+    assert_eq!(traffic, vec![entry("malformed", cases.len() as u64, total_bytes)]);
     let count = |reason: &str| {
         let frames: Vec<_> = cases.iter().filter(|(name, _)| *name == reason).collect();
-        entry(
-            reason,
-            frames.len() as u64,
-            frames.iter().map(|(_, frame)| frame.len()).sum(),
-        )
+        entry(reason, frames.len() as u64, frames.iter().map(|(_, frame)| frame.len()).sum())
     };
     assert_eq!(
         malformed,

@@ -48,10 +48,7 @@ pub fn run() -> anyhow::Result<()> {
 }
 
 fn check_root() -> anyhow::Result<()> {
-    let out = Command::new("id")
-        .arg("-u")
-        .output()
-        .context("running `id -u`")?;
+    let out = Command::new("id").arg("-u").output().context("running `id -u`")?;
     if String::from_utf8_lossy(&out.stdout).trim() != "0" {
         bail!("setup: must run as root (network namespaces, BPF, apt)");
     }
@@ -76,9 +73,7 @@ fn debian_packages() -> anyhow::Result<()> {
     }
     let result = (|| {
         run_status(
-            Command::new("apt-get")
-                .args(["update", "-q"])
-                .env("DEBIAN_FRONTEND", "noninteractive"),
+            Command::new("apt-get").args(["update", "-q"]).env("DEBIAN_FRONTEND", "noninteractive"),
         )?;
         run_status(
             Command::new("apt-get")
@@ -125,10 +120,7 @@ fn nightly_sysroot() -> anyhow::Result<PathBuf> {
         .output()
         .context("running `rustc +nightly` (is the nightly toolchain installed with rustup?)")?;
     if !out.status.success() {
-        bail!(
-            "the nightly toolchain is missing: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+        bail!("the nightly toolchain is missing: {}", String::from_utf8_lossy(&out.stderr).trim());
     }
     Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
 }
@@ -151,9 +143,7 @@ fn rust_src() -> anyhow::Result<()> {
 
 fn bpf_linker_version() -> Option<String> {
     let out = Command::new("bpf-linker").arg("--version").output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 fn bpf_linker() -> anyhow::Result<()> {
@@ -184,18 +174,8 @@ fn bpf_linker() -> anyhow::Result<()> {
     );
     run_status(
         Command::new("cargo")
-            .args([
-                "+nightly",
-                "install",
-                "bpf-linker",
-                "--version",
-                BPF_LINKER_VERSION,
-            ])
-            .args([
-                "--no-default-features",
-                "--features",
-                BPF_LINKER_LLVM_FEATURE,
-            ])
+            .args(["+nightly", "install", "bpf-linker", "--version", BPF_LINKER_VERSION])
+            .args(["--no-default-features", "--features", BPF_LINKER_LLVM_FEATURE])
             .env("LLVM_PREFIX", LLVM_PREFIX),
     )?;
     bpf_linker_version()
@@ -204,10 +184,8 @@ fn bpf_linker() -> anyhow::Result<()> {
 }
 
 fn bpffs() -> anyhow::Result<()> {
-    let mounted = Command::new("mountpoint")
-        .args(["-q", BPFFS])
-        .status()
-        .is_ok_and(|s| s.success());
+    let mounted =
+        Command::new("mountpoint").args(["-q", BPFFS]).status().is_ok_and(|s| s.success());
     if mounted {
         println!("setup: bpffs mounted at {BPFFS}");
         return Ok(());
@@ -218,9 +196,7 @@ fn bpffs() -> anyhow::Result<()> {
 
 /// Runs a command with inherited output; fails naming it.
 pub fn run_status(command: &mut Command) -> anyhow::Result<()> {
-    let status = command
-        .status()
-        .with_context(|| format!("starting {command:?}"))?;
+    let status = command.status().with_context(|| format!("starting {command:?}"))?;
     if !status.success() {
         bail!("{command:?} failed ({status})");
     }

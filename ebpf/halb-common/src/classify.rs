@@ -123,15 +123,15 @@ impl MalformedReason {
 
 /// Key of the per-port maps: which interface, which class (or reason).
 ///
-/// Interface indexes repeat across network namespaces (one daemon serves the
-/// host's and the balancers' namespaces), so the namespace cookie is part of
-/// the key.
+/// Interface indexes repeat across network namespaces, so the daemon loads
+/// one datapath instance (programs and maps) per namespace it serves. The
+/// namespace cannot be told from inside the program: `bpf_get_netns_cookie`
+/// on an skb answers with the namespace of `skb->sk`, and a socket reference
+/// survives the hop over a veth into another namespace.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PortClassKey {
-    /// `SO_NETNS_COOKIE` of the interface's network namespace.
-    pub netns_cookie: u64,
-    /// Interface index inside that namespace.
+    /// Interface index inside the instance's namespace.
     pub ifindex: u32,
     /// A [`FrameClass`] or [`MalformedReason`] discriminant.
     pub class: u32,
@@ -148,7 +148,7 @@ pub struct TrafficCounter {
 #[cfg(feature = "user")]
 mod pod {
     // SAFETY: both are repr(C), made of plain integers, without padding
-    // (u64+u32+u32 and u64+u64), so every bit pattern is valid.
+    // (u32+u32 and u64+u64), so every bit pattern is valid.
     unsafe impl aya::Pod for super::PortClassKey {}
     // SAFETY: as above.
     unsafe impl aya::Pod for super::TrafficCounter {}
@@ -160,7 +160,7 @@ mod tests {
 
     #[test]
     fn layouts_have_no_padding() {
-        assert_eq!(core::mem::size_of::<PortClassKey>(), 16);
+        assert_eq!(core::mem::size_of::<PortClassKey>(), 8);
         assert_eq!(core::mem::size_of::<TrafficCounter>(), 16);
     }
 

@@ -36,10 +36,7 @@ pub fn count(
             (*counter).bytes += u64::from(bytes);
         }
     } else {
-        let first = TrafficCounter {
-            packets: 1,
-            bytes: u64::from(bytes),
-        };
+        let first = TrafficCounter { packets: 1, bytes: u64::from(bytes) };
         // A full map loses the count; nothing better can be done in-kernel,
         // and the map is sized for 64 interfaces times every class.
         let _ = map.insert(key, first, 0);

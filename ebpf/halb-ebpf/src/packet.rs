@@ -25,10 +25,7 @@ pub struct Frame<'a> {
 impl<'a> Frame<'a> {
     #[inline(always)]
     pub fn new(ctx: &'a TcContext) -> Self {
-        Self {
-            ctx,
-            len: ctx.len() as usize,
-        }
+        Self { ctx, len: ctx.len() as usize }
     }
 
     /// Copies a `T` from `offset`, or `None` if it would cross the end.

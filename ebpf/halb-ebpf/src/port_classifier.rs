@@ -7,10 +7,7 @@
 //! checksum arrive corrupt after native XDP on veth (../shared/TOOLCHAIN.md),
 //! and this program must never change what it observes.
 
-use aya_ebpf::{
-    bindings::TC_ACT_UNSPEC, helpers::generated::bpf_get_netns_cookie, macros::classifier,
-    programs::TcContext,
-};
+use aya_ebpf::{bindings::TC_ACT_UNSPEC, macros::classifier, programs::TcContext};
 use aya_log_ebpf::debug;
 use halb_common::{
     classify::{BPDU_DEST_MAC, IPPROTO_VRRP, VXLAN_UDP_PORT},
@@ -28,28 +25,15 @@ use crate::{
 #[classifier]
 pub fn port_classifier(ctx: TcContext) -> i32 {
     let frame = Frame::new(&ctx);
-    // SAFETY: `skb` is the context the kernel passed in; reading a
-    // `__sk_buff` field and asking for the namespace cookie are both allowed
-    // for TC programs.
-    let (ifindex, netns_cookie) = unsafe {
-        (
-            (*ctx.skb.skb).ingress_ifindex,
-            bpf_get_netns_cookie(ctx.skb.skb.cast()),
-        )
-    };
+    // SAFETY: `skb` is the context the kernel passed in; TC programs may
+    // read `__sk_buff::ingress_ifindex`.
+    let ifindex = unsafe { (*ctx.skb.skb).ingress_ifindex };
     let bytes = frame.len as u32;
-    let key = |class: u32| PortClassKey {
-        netns_cookie,
-        ifindex,
-        class,
-    };
+    let key = |class: u32| PortClassKey { ifindex, class };
     match classify(&frame) {
         Ok(class) => count(&PORT_TRAFFIC, key(class as u32), bytes),
         Err(reason) => {
-            debug!(
-                &ctx,
-                "malformed frame on ifindex {}: reason {}", ifindex, reason as u32
-            );
+            debug!(&ctx, "malformed frame on ifindex {}: reason {}", ifindex, reason as u32);
             count(&PORT_TRAFFIC, key(FrameClass::Malformed as u32), bytes);
             count(&PORT_MALFORMED, key(reason as u32), bytes);
         }
@@ -60,24 +44,16 @@ pub fn port_classifier(ctx: TcContext) -> i32 {
 #[inline(always)]
 fn classify(frame: &Frame) -> Result<FrameClass, MalformedReason> {
     let dst: [u8; 6] = frame.read(0).ok_or(MalformedReason::TruncatedEthernet)?;
-    let ethertype = frame
-        .read_be16(12)
-        .ok_or(MalformedReason::TruncatedEthernet)?;
+    let ethertype = frame.read_be16(12).ok_or(MalformedReason::TruncatedEthernet)?;
     if ethertype < ETH_P_802_3_MIN {
         let llc: [u8; LLC_HLEN] = frame.read(ETH_HLEN).ok_or(MalformedReason::TruncatedLlc)?;
         let is_bpdu = dst == BPDU_DEST_MAC && llc[0] == LLC_SAP_BPDU && llc[1] == LLC_SAP_BPDU;
-        return Ok(if is_bpdu {
-            FrameClass::Bpdu
-        } else {
-            FrameClass::Other
-        });
+        return Ok(if is_bpdu { FrameClass::Bpdu } else { FrameClass::Other });
     }
     match ethertype {
         ETH_P_IPV4 => classify_ipv4(frame),
         ETH_P_ARP => {
-            frame
-                .read::<[u8; ARP_ETH_IPV4_LEN]>(ETH_HLEN)
-                .ok_or(MalformedReason::TruncatedArp)?;
+            frame.read::<[u8; ARP_ETH_IPV4_LEN]>(ETH_HLEN).ok_or(MalformedReason::TruncatedArp)?;
             Ok(FrameClass::Arp)
         }
         ETH_P_IPV6 => Ok(FrameClass::Ipv6),
@@ -111,13 +87,7 @@ fn classify_ipv4(frame: &Frame) -> Result<FrameClass, MalformedReason> {
         return Ok(FrameClass::Ipv4);
     }
     let udp_offset = ETH_HLEN + header_len;
-    let udp: [u8; UDP_HLEN] = frame
-        .read(udp_offset)
-        .ok_or(MalformedReason::TruncatedUdp)?;
+    let udp: [u8; UDP_HLEN] = frame.read(udp_offset).ok_or(MalformedReason::TruncatedUdp)?;
     let dst_port = u16::from_be_bytes([udp[2], udp[3]]);
-    Ok(if dst_port == VXLAN_UDP_PORT {
-        FrameClass::Vxlan
-    } else {
-        FrameClass::Ipv4
-    })
+    Ok(if dst_port == VXLAN_UDP_PORT { FrameClass::Vxlan } else { FrameClass::Ipv4 })
 }

@@ -23,16 +23,12 @@ pub fn config_summary(config: &Config) -> String {
 
 pub fn status(status: &DaemonStatus) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "node {} (pid {}, config {})",
-        status.node, status.pid, status.config
-    );
+    let _ = writeln!(out, "node {} (pid {}, config {})", status.node, status.pid, status.config);
     for program in &status.programs {
         let _ = writeln!(
             out,
-            "  program {} id {} at {}",
-            program.name, program.id, program.attach
+            "  instance {:<12} program {} id {} at {}",
+            program.instance, program.name, program.id, program.attach
         );
     }
     let _ = writeln!(out, "  pinned maps under {}:", status.pin_dir);
@@ -64,11 +60,7 @@ pub fn status(status: &DaemonStatus) -> String {
             port.interface,
             port.netns.as_deref().unwrap_or("(own)"),
             port.ifindex,
-            if traffic.is_empty() {
-                "-".to_owned()
-            } else {
-                traffic.join(" ")
-            },
+            if traffic.is_empty() { "-".to_owned() } else { traffic.join(" ") },
             if malformed.is_empty() {
                 String::new()
             } else {

@@ -65,22 +65,10 @@ fn wrong_types_and_missing_sections_are_parse_errors() {
 
 #[test]
 fn bad_values_name_their_key() {
-    assert_eq!(
-        invalid_key(&GOOD.replace("\"host1\"", "\"\"")),
-        "daemon.node"
-    );
-    assert_eq!(
-        invalid_key(&GOOD.replace("\"host1\"", "\"a/b\"")),
-        "daemon.node"
-    );
-    assert_eq!(
-        invalid_key(&GOOD.replace("\"host1\"", "\"..\"")),
-        "daemon.node"
-    );
-    assert_eq!(
-        invalid_key(&GOOD.replace("\"debug\"", "\"loud\"")),
-        "daemon.log_level"
-    );
+    assert_eq!(invalid_key(&GOOD.replace("\"host1\"", "\"\"")), "daemon.node");
+    assert_eq!(invalid_key(&GOOD.replace("\"host1\"", "\"a/b\"")), "daemon.node");
+    assert_eq!(invalid_key(&GOOD.replace("\"host1\"", "\"..\"")), "daemon.node");
+    assert_eq!(invalid_key(&GOOD.replace("\"debug\"", "\"loud\"")), "daemon.log_level");
     assert_eq!(
         invalid_key(&GOOD.replace("log_level = \"debug\"", "bpffs = \"relative/dir\"")),
         "daemon.bpffs"
@@ -89,22 +77,10 @@ fn bad_values_name_their_key() {
         invalid_key(&GOOD.replace("\"swout2\"", "\"a-name-longer-than-15\"")),
         "host.interfaces[1]"
     );
-    assert_eq!(
-        invalid_key(&GOOD.replace("\"swout2\"", "\"swout1\"")),
-        "host.interfaces[1]"
-    );
-    assert_eq!(
-        invalid_key(&GOOD.replace("\"int\"", "\"in t\"")),
-        "balancer[0].interfaces[1]"
-    );
-    assert_eq!(
-        invalid_key(&GOOD.replace("\"halb-bal1\"", "\"../etc\"")),
-        "balancer[0].netns"
-    );
-    assert_eq!(
-        invalid_key(&GOOD.replace("name = \"bal1\"", "name = \"\"")),
-        "balancer[0].name"
-    );
+    assert_eq!(invalid_key(&GOOD.replace("\"swout2\"", "\"swout1\"")), "host.interfaces[1]");
+    assert_eq!(invalid_key(&GOOD.replace("\"int\"", "\"in t\"")), "balancer[0].interfaces[1]");
+    assert_eq!(invalid_key(&GOOD.replace("\"halb-bal1\"", "\"../etc\"")), "balancer[0].netns");
+    assert_eq!(invalid_key(&GOOD.replace("name = \"bal1\"", "name = \"\"")), "balancer[0].name");
 }
 
 #[test]
@@ -120,10 +96,7 @@ fn roles_must_not_overlap_and_must_do_something() {
     assert_eq!(invalid_key(&host_ns), "balancer[0].netns");
     assert_eq!(invalid_key("[daemon]\nnode = \"x\"\n"), "host.interfaces");
     let many: Vec<String> = (0..=MAX_INTERFACES).map(|i| format!("\"p{i}\"")).collect();
-    let too_many = format!(
-        "[daemon]\nnode = \"x\"\n[host]\ninterfaces = [{}]\n",
-        many.join(",")
-    );
+    let too_many = format!("[daemon]\nnode = \"x\"\n[host]\ninterfaces = [{}]\n", many.join(","));
     assert_eq!(invalid_key(&too_many), "host.interfaces");
 }
 

@@ -8,6 +8,9 @@ use super::{
     ConfigError, DEFAULT_BPFFS, DEFAULT_RUN_DIR, MAX_INTERFACES, MAX_INTERFACE_NAME, MAX_NODE_NAME,
 };
 
+/// Name of the host role's datapath instance (balancers use their name).
+pub const HOST_INSTANCE: &str = "host";
+
 /// A validated configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -60,6 +63,8 @@ pub struct Balancer {
 /// One interface the datapath attaches to, with the role it serves.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct AttachPoint {
+    /// The datapath instance (one per namespace): `host` or the balancer's name.
+    pub instance: String,
     /// `host` or `balancer <name>`.
     pub role: String,
     pub netns: Option<String>,
@@ -73,6 +78,13 @@ impl Config {
         self.bpffs.join("halb").join(&self.node)
     }
 
+    /// `<bpffs>/halb/<node>/<instance>`: the pins of one datapath instance
+    /// (`host`, or a balancer's name).
+    #[must_use]
+    pub fn instance_pin_dir(&self, instance: &str) -> PathBuf {
+        self.pin_dir().join(instance)
+    }
+
     /// `<run_dir>/<node>.sock`: this daemon's control socket.
     #[must_use]
     pub fn socket_path(&self) -> PathBuf {
@@ -84,6 +96,7 @@ impl Config {
     pub fn attach_points(&self) -> Vec<AttachPoint> {
         let host = self.host.iter().flat_map(|host| {
             host.interfaces.iter().map(|interface| AttachPoint {
+                instance: HOST_INSTANCE.to_owned(),
                 role: "host".to_owned(),
                 netns: host.netns.clone(),
                 interface: interface.clone(),
@@ -91,6 +104,7 @@ impl Config {
         });
         let balancers = self.balancers.iter().flat_map(|balancer| {
             balancer.interfaces.iter().map(|interface| AttachPoint {
+                instance: balancer.name.clone(),
                 role: format!("balancer {}", balancer.name),
                 netns: Some(balancer.netns.clone()),
                 interface: interface.clone(),
@@ -104,18 +118,11 @@ impl TryFrom<ConfigFile> for Config {
     type Error = ConfigError;
 
     fn try_from(file: ConfigFile) -> Result<Self, ConfigError> {
-        let DaemonSection {
-            node,
-            bpffs,
-            run_dir,
-            log_level,
-        } = file.daemon;
-        check_node(&node)?;
+        let DaemonSection { node, bpffs, run_dir, log_level } = file.daemon;
+        check_file_name("daemon.node", &node)?;
         let bpffs = absolute_path("daemon.bpffs", bpffs.as_deref().unwrap_or(DEFAULT_BPFFS))?;
-        let run_dir = absolute_path(
-            "daemon.run_dir",
-            run_dir.as_deref().unwrap_or(DEFAULT_RUN_DIR),
-        )?;
+        let run_dir =
+            absolute_path("daemon.run_dir", run_dir.as_deref().unwrap_or(DEFAULT_RUN_DIR))?;
         let log_level = parse_log_level(log_level.as_deref())?;
         let host = file.host.map(host_role).transpose()?;
         let balancers = file
@@ -124,43 +131,27 @@ impl TryFrom<ConfigFile> for Config {
             .enumerate()
             .map(|(index, section)| balancer(index, section))
             .collect::<Result<Vec<_>, _>>()?;
-        let config = Config {
-            node,
-            bpffs,
-            run_dir,
-            log_level,
-            host,
-            balancers,
-        };
+        let config = Config { node, bpffs, run_dir, log_level, host, balancers };
         check_roles(&config)?;
         Ok(config)
     }
 }
 
-fn check_node(node: &str) -> Result<(), ConfigError> {
-    let key = "daemon.node";
-    if node.is_empty() {
+/// Node and balancer names become file names (pins, sockets).
+fn check_file_name(key: &str, name: &str) -> Result<(), ConfigError> {
+    if name.is_empty() {
         return Err(ConfigError::invalid(key, "must not be empty"));
     }
-    if node.len() > MAX_NODE_NAME {
-        return Err(ConfigError::invalid(
-            key,
-            format!("longer than {MAX_NODE_NAME} bytes"),
-        ));
+    if name.len() > MAX_NODE_NAME {
+        return Err(ConfigError::invalid(key, format!("longer than {MAX_NODE_NAME} bytes")));
     }
-    if node == "." || node == ".." {
-        return Err(ConfigError::invalid(
-            key,
-            format!("{node:?} is not a usable name"),
-        ));
+    if name == "." || name == ".." {
+        return Err(ConfigError::invalid(key, format!("{name:?} is not a usable name")));
     }
-    if let Some(bad) = node
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || "-_.".contains(*c)))
-    {
+    if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || "-_.".contains(*c))) {
         return Err(ConfigError::invalid(
             key,
-            format!("{node:?} contains {bad:?}; use letters, digits, '-', '_' and '.'"),
+            format!("{name:?} contains {bad:?}; use letters, digits, '-', '_' and '.'"),
         ));
     }
     Ok(())
@@ -169,10 +160,7 @@ fn check_node(node: &str) -> Result<(), ConfigError> {
 fn absolute_path(key: &str, value: &str) -> Result<PathBuf, ConfigError> {
     let path = PathBuf::from(value);
     if !path.is_absolute() {
-        return Err(ConfigError::invalid(
-            key,
-            format!("{value:?} is not an absolute path"),
-        ));
+        return Err(ConfigError::invalid(key, format!("{value:?} is not an absolute path")));
     }
     Ok(path)
 }
@@ -198,27 +186,21 @@ fn host_role(section: HostSection) -> Result<HostRole, ConfigError> {
         check_netns("host.netns", netns)?;
     }
     check_interfaces("host.interfaces", &section.interfaces)?;
-    Ok(HostRole {
-        netns: section.netns,
-        interfaces: section.interfaces,
-    })
+    Ok(HostRole { netns: section.netns, interfaces: section.interfaces })
 }
 
 fn balancer(index: usize, section: BalancerSection) -> Result<Balancer, ConfigError> {
     let prefix = format!("balancer[{index}]");
-    if section.name.is_empty() {
+    check_file_name(&format!("{prefix}.name"), &section.name)?;
+    if section.name == HOST_INSTANCE {
         return Err(ConfigError::invalid(
             format!("{prefix}.name"),
-            "must not be empty",
+            format!("{HOST_INSTANCE:?} is reserved for the host role"),
         ));
     }
     check_netns(&format!("{prefix}.netns"), &section.netns)?;
     check_interfaces(&format!("{prefix}.interfaces"), &section.interfaces)?;
-    Ok(Balancer {
-        name: section.name,
-        netns: section.netns,
-        interfaces: section.interfaces,
-    })
+    Ok(Balancer { name: section.name, netns: section.netns, interfaces: section.interfaces })
 }
 
 /// Names under /run/netns are file names.
@@ -238,10 +220,7 @@ fn check_interfaces(key: &str, interfaces: &[String]) -> Result<(), ConfigError>
     for (index, name) in interfaces.iter().enumerate() {
         let key = format!("{key}[{index}]");
         if name.is_empty() {
-            return Err(ConfigError::invalid(
-                key,
-                "interface name must not be empty",
-            ));
+            return Err(ConfigError::invalid(key, "interface name must not be empty"));
         }
         if name.len() > MAX_INTERFACE_NAME {
             return Err(ConfigError::invalid(
@@ -251,9 +230,7 @@ fn check_interfaces(key: &str, interfaces: &[String]) -> Result<(), ConfigError>
         }
         if name == "."
             || name == ".."
-            || name
-                .chars()
-                .any(|c| c == '/' || c == ':' || c.is_whitespace())
+            || name.chars().any(|c| c == '/' || c == ':' || c.is_whitespace())
         {
             return Err(ConfigError::invalid(
                 key,
@@ -261,10 +238,7 @@ fn check_interfaces(key: &str, interfaces: &[String]) -> Result<(), ConfigError>
             ));
         }
         if !seen.insert(name) {
-            return Err(ConfigError::invalid(
-                key,
-                format!("interface {name:?} is listed twice"),
-            ));
+            return Err(ConfigError::invalid(key, format!("interface {name:?} is listed twice")));
         }
     }
     Ok(())
@@ -283,10 +257,7 @@ fn check_roles(config: &Config) -> Result<(), ConfigError> {
         if !namespaces.insert(&balancer.netns) {
             return Err(ConfigError::invalid(
                 format!("balancer[{index}].netns"),
-                format!(
-                    "namespace {:?} already belongs to another balancer",
-                    balancer.netns
-                ),
+                format!("namespace {:?} already belongs to another balancer", balancer.netns),
             ));
         }
         if config.host.as_ref().and_then(|host| host.netns.as_ref()) == Some(&balancer.netns) {

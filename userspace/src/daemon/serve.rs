@@ -4,7 +4,6 @@
 
 use std::os::fd::AsRawFd as _;
 
-use aya_log::EbpfLogger;
 use tokio::{
     io::unix::AsyncFd,
     net::UnixStream,
@@ -29,14 +28,12 @@ impl Daemon {
     /// Serves until SIGINT or SIGTERM.
     pub async fn serve(&mut self) -> Result<ShutdownReason, DaemonError> {
         let socket_path = self.config.socket_path();
-        let listener = control::bind(&socket_path).map_err(|cause| DaemonError::Socket {
-            path: socket_path.clone(),
-            cause,
-        })?;
+        let listener = control::bind(&socket_path)
+            .map_err(|cause| DaemonError::Socket { path: socket_path.clone(), cause })?;
         let mut interrupt = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
         let mut terminate = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
         let mut hangup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
-        self.spawn_ebpf_logger();
+        self.spawn_ebpf_loggers();
         let (pending_tx, mut pending_rx) = mpsc::channel::<Pending>(16);
         tracing::info!(node = %self.config.node, socket = %socket_path.display(), "daemon ready");
 
@@ -72,7 +69,9 @@ impl Daemon {
     }
 
     fn reload_response(&mut self) -> Response {
-        match self.reload() {
+        let result = self.reload();
+        self.spawn_ebpf_loggers();
+        match result {
             Ok((attached, detached)) => {
                 tracing::info!(?attached, ?detached, "config reloaded");
                 Response::Reloaded { attached, detached }
@@ -84,36 +83,39 @@ impl Daemon {
         }
     }
 
-    /// Forwards aya-log records of the programs to tracing (via `log`).
-    fn spawn_ebpf_logger(&mut self) {
-        let logger = match EbpfLogger::init(self.datapath.ebpf_mut()) {
-            Ok(logger) => logger,
-            Err(err) => {
-                tracing::warn!(%err, "eBPF log records will not be shown");
-                return;
-            }
-        };
-        let fd = logger.as_raw_fd();
-        // SAFETY: the logger owns the ring buffer's descriptor and the
-        // AsyncFd owns the logger, so the descriptor outlives the registration.
-        let registered =
-            unsafe { AsyncFd::register_with_interest(logger, tokio::io::Interest::READABLE) };
-        let mut logger = match registered {
-            Ok(logger) => logger,
-            Err(err) => {
-                tracing::warn!(%err, fd, "eBPF log ring buffer cannot be polled");
-                return;
-            }
-        };
-        tokio::spawn(async move {
-            loop {
-                let Ok(mut guard) = logger.readable_mut().await else {
-                    break;
-                };
-                guard.get_inner_mut().flush();
-                guard.clear_ready();
-            }
-        });
+    /// Forwards aya-log records of every instance's programs to tracing
+    /// (via `log`); instances that already forward are skipped.
+    fn spawn_ebpf_loggers(&mut self) {
+        for (instance, datapath) in self.instances_mut() {
+            let logger = match datapath.take_logger() {
+                None => continue,
+                Some(Ok(logger)) => logger,
+                Some(Err(err)) => {
+                    tracing::warn!(%instance, %err, "eBPF log records will not be shown");
+                    continue;
+                }
+            };
+            let fd = logger.as_raw_fd();
+            // SAFETY: the logger owns the ring buffer's descriptor and the
+            // AsyncFd owns the logger, so the descriptor outlives the
+            // registration.
+            let registered =
+                unsafe { AsyncFd::register_with_interest(logger, tokio::io::Interest::READABLE) };
+            let mut logger = match registered {
+                Ok(logger) => logger,
+                Err(err) => {
+                    tracing::warn!(%instance, %err, fd, "eBPF log ring buffer cannot be polled");
+                    continue;
+                }
+            };
+            tokio::spawn(async move {
+                loop {
+                    let Ok(mut guard) = logger.readable_mut().await else { break };
+                    guard.get_inner_mut().flush();
+                    guard.clear_ready();
+                }
+            });
+        }
     }
 }
 

@@ -1,7 +1,11 @@
-//! Start-up, reload and shutdown of the datapath side of the daemon.
+//! Start-up, status, reload and shutdown of the datapath side of the daemon.
+//!
+//! The daemon runs one datapath instance per network namespace it serves
+//! (`host`, and one per balancer): interface indexes, the keys of the
+//! counters, are only unique inside a namespace.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::{BTreeMap, HashMap, HashSet},
     path::PathBuf,
     time::{SystemTime, UNIX_EPOCH},
 };
@@ -10,24 +14,25 @@ use halb_common::names::PROG_PORT_CLASSIFIER;
 
 use super::{Daemon, DaemonError};
 use crate::{
-    config::{self, AttachPoint, Config},
+    config::{self, AttachPoint, Config, Overrides},
     control::{self, DaemonStatus, PortStatus, ProgramStatus},
     datapath::{counters, pins, Datapath},
     netns::Netns,
 };
 
 impl Daemon {
-    /// Checks the environment, loads the datapath, attaches it to every
-    /// configured interface and pins its maps. On any error, whatever was
-    /// done is undone before returning.
-    pub fn start(config: Config, config_path: PathBuf) -> Result<Self, DaemonError> {
+    /// Checks the environment, loads one datapath instance per namespace,
+    /// attaches it to every configured interface and pins its maps. On any
+    /// error, whatever was done is undone before returning.
+    pub fn start(
+        config: Config,
+        config_path: PathBuf,
+        overrides: Overrides,
+    ) -> Result<Self, DaemonError> {
         pins::check_bpffs(&config.bpffs)?;
         let socket = config.socket_path();
         if control::daemon_alive(&socket) {
-            return Err(DaemonError::AlreadyRunning {
-                node: config.node.clone(),
-                socket,
-            });
+            return Err(DaemonError::AlreadyRunning { node: config.node.clone(), socket });
         }
         let namespaces = open_namespaces(&config)?;
         let pin_dir = config.pin_dir();
@@ -36,38 +41,41 @@ impl Daemon {
                 pin_dir = %pin_dir.display(),
                 "removing pins left by a daemon that did not stop cleanly"
             );
-            pins::remove_pins(&pin_dir)?;
+            pins::remove_node_pins(&pin_dir)?;
         }
-        let datapath = Datapath::load(config.log_level)?;
-        let started_unix_secs = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |elapsed| elapsed.as_secs());
+        let started_unix_secs =
+            SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs());
         let mut daemon = Self {
             config,
             config_path,
-            datapath,
+            overrides,
+            instances: BTreeMap::new(),
             namespaces,
-            pinned: Vec::new(),
             started_unix_secs,
         };
-        if let Err(err) = daemon.attach_and_pin() {
+        let points = daemon.config.attach_points();
+        if let Err(err) = daemon.attach_points(&points) {
             daemon.release();
             return Err(err);
         }
         Ok(daemon)
     }
 
-    fn attach_and_pin(&mut self) -> Result<(), DaemonError> {
-        for point in self.config.attach_points() {
+    /// Attaches `points`, loading and pinning instances that do not exist
+    /// yet. Stops at the first error (the caller undoes).
+    fn attach_points(&mut self, points: &[AttachPoint]) -> Result<(), DaemonError> {
+        for point in points {
+            if !self.instances.contains_key(&point.instance) {
+                let datapath = Datapath::load(self.config.log_level)?;
+                let dir = self.config.instance_pin_dir(&point.instance);
+                pins::pin_maps(datapath.ebpf(), &dir)?;
+                tracing::info!(instance = %point.instance, pin_dir = %dir.display(), "datapath loaded, maps pinned");
+                self.instances.insert(point.instance.clone(), datapath);
+            }
             let netns = point.netns.as_ref().map(|name| &self.namespaces[name]);
-            self.datapath.attach(&point, netns)?;
+            let datapath = self.instances.get_mut(&point.instance).expect("inserted above");
+            datapath.attach(point, netns)?;
         }
-        self.pinned = pins::pin_maps(self.datapath.ebpf(), &self.config.pin_dir())?;
-        tracing::info!(
-            pin_dir = %self.config.pin_dir().display(),
-            maps = self.pinned.len(),
-            "maps pinned"
-        );
         Ok(())
     }
 
@@ -76,69 +84,75 @@ impl Daemon {
         &self.config
     }
 
-    pub fn datapath_mut(&mut self) -> &mut Datapath {
-        &mut self.datapath
-    }
-
     /// What the daemon does now, with live counters from its pins.
     #[must_use]
     pub fn status(&self) -> DaemonStatus {
-        let counters = counters::read_pinned(&self.config.pin_dir()).unwrap_or_else(|err| {
-            tracing::warn!(%err, "cannot read counters");
-            counters::CounterTable::new()
-        });
-        let program_id = self
-            .datapath
-            .classifier()
-            .ok()
-            .and_then(|program| program.info().ok())
-            .map_or(0, |info| info.id());
-        let ports = self
-            .datapath
-            .ports()
-            .iter()
-            .map(|port| PortStatus {
+        let order = self.config.attach_points();
+        let mut ports = Vec::new();
+        let mut programs = Vec::new();
+        let mut pinned_maps = Vec::new();
+        for (instance, datapath) in &self.instances {
+            let dir = self.config.instance_pin_dir(instance);
+            let counters = counters::read_pinned(&dir).unwrap_or_else(|err| {
+                tracing::warn!(%instance, %err, "cannot read counters");
+                counters::CounterTable::new()
+            });
+            let id = datapath
+                .classifier()
+                .ok()
+                .and_then(|program| program.info().ok())
+                .map_or(0, |info| info.id());
+            programs.push(ProgramStatus {
+                name: PROG_PORT_CLASSIFIER.to_owned(),
+                instance: instance.clone(),
+                id,
+                attach: "tcx ingress".to_owned(),
+            });
+            pinned_maps.extend(
+                halb_common::names::PINNED_MAPS
+                    .iter()
+                    .map(|map| pins::map_pin_path(&dir, map).display().to_string()),
+            );
+            ports.extend(datapath.ports().iter().map(|port| PortStatus {
                 role: port.point.role.clone(),
+                instance: instance.clone(),
                 netns: port.point.netns.clone(),
                 interface: port.point.interface.clone(),
                 ifindex: port.ifindex,
-                netns_cookie: port.netns_cookie,
                 program: PROG_PORT_CLASSIFIER.to_owned(),
-                counters: counters
-                    .get(&(port.netns_cookie, port.ifindex))
-                    .cloned()
-                    .unwrap_or_default(),
+                program_id: id,
+                counters: counters.get(&port.ifindex).cloned().unwrap_or_default(),
+            }));
+        }
+        ports.sort_by_key(|port| {
+            order.iter().position(|point| {
+                point.instance == port.instance && point.interface == port.interface
             })
-            .collect();
+        });
         DaemonStatus {
             node: self.config.node.clone(),
             pid: std::process::id(),
             config: self.config_path.display().to_string(),
             started_unix_secs: self.started_unix_secs,
             pin_dir: self.config.pin_dir().display().to_string(),
-            pinned_maps: self
-                .pinned
-                .iter()
-                .map(|path| path.display().to_string())
-                .collect(),
-            programs: vec![ProgramStatus {
-                name: PROG_PORT_CLASSIFIER.to_owned(),
-                id: program_id,
-                attach: "tcx ingress".to_owned(),
-            }],
+            pinned_maps,
+            programs,
             ports,
         }
     }
 
     /// Re-reads the config file and applies interface changes: attaches to
-    /// new interfaces, detaches from removed ones. Keys that need a restart
-    /// (node, bpffs, run_dir) are refused and nothing changes.
+    /// new interfaces (loading instances for new balancers), detaches from
+    /// removed ones (unloading instances left without interfaces). Keys that
+    /// need a restart (`node`, `bpffs`, `run_dir`, `log_level`) are refused and
+    /// nothing changes.
     pub fn reload(&mut self) -> Result<(Vec<String>, Vec<String>), DaemonError> {
-        let new = config::load(&self.config_path)?;
+        let new = config::load(&self.config_path)?.with_overrides(&self.overrides);
         for (key, same) in [
             ("daemon.node", new.node == self.config.node),
             ("daemon.bpffs", new.bpffs == self.config.bpffs),
             ("daemon.run_dir", new.run_dir == self.config.run_dir),
+            ("daemon.log_level", new.log_level == self.config.log_level),
         ] {
             if !same {
                 return Err(DaemonError::Reload(format!(
@@ -146,73 +160,107 @@ impl Daemon {
                 )));
             }
         }
-        let new_namespaces = open_namespaces(&new)?;
         let old_points: HashSet<AttachPoint> = self.config.attach_points().into_iter().collect();
         let new_points = new.attach_points();
-        let added: Vec<_> = new_points
-            .iter()
-            .filter(|point| !old_points.contains(point))
-            .cloned()
-            .collect();
         let new_set: HashSet<&AttachPoint> = new_points.iter().collect();
-        let removed: Vec<_> = old_points
-            .iter()
-            .filter(|point| !new_set.contains(point))
-            .cloned()
-            .collect();
+        let added: Vec<_> =
+            new_points.iter().filter(|point| !old_points.contains(point)).cloned().collect();
+        let removed: Vec<_> =
+            old_points.iter().filter(|point| !new_set.contains(point)).cloned().collect();
+
+        // Open what the new config needs, keep what both use.
+        let mut namespaces = open_namespaces(&new)?;
+        for (name, netns) in self.namespaces.drain() {
+            namespaces.entry(name).or_insert(netns);
+        }
+        self.namespaces = namespaces;
+        let instances_before: HashSet<String> = self.instances.keys().cloned().collect();
+
         // Attach first: if an added interface fails, undo the additions and
         // keep running on the old config.
-        let mut done = Vec::new();
-        for point in &added {
-            let netns = point.netns.as_ref().map(|name| &new_namespaces[name]);
-            if let Err(err) = self.datapath.attach(point, netns) {
-                for undo in &done {
-                    let _ = self.datapath.detach(undo);
+        if let Err(err) = self.attach_points(&added) {
+            for point in &added {
+                if let Some(datapath) = self.instances.get_mut(&point.instance) {
+                    let _ = datapath.detach(point);
                 }
-                return Err(err.into());
             }
-            done.push(point.clone());
+            self.drop_instances(|name, _| !instances_before.contains(name));
+            return Err(err);
         }
         for point in &removed {
-            self.datapath.detach(point)?;
+            if let Some(datapath) = self.instances.get_mut(&point.instance) {
+                datapath.detach(point)?;
+            }
         }
-        self.namespaces = new_namespaces;
+        self.drop_instances(|_, datapath| datapath.ports().is_empty());
+        let used: HashSet<String> = new_points.iter().filter_map(|p| p.netns.clone()).collect();
+        self.namespaces.retain(|name, _| used.contains(name));
         self.config = new;
         let describe = |points: &[AttachPoint]| {
-            points
-                .iter()
-                .map(|point| format!("{} {}", point.role, point.interface))
-                .collect()
+            points.iter().map(|point| format!("{} {}", point.role, point.interface)).collect()
         };
         Ok((describe(&added), describe(&removed)))
     }
 
+    /// Unloads the instances `doomed` selects: detach, unpin, drop.
+    fn drop_instances(&mut self, doomed: impl Fn(&str, &Datapath) -> bool) {
+        let names: Vec<String> = self
+            .instances
+            .iter()
+            .filter(|(name, datapath)| doomed(name, datapath))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in names {
+            if let Some(mut datapath) = self.instances.remove(&name) {
+                let _ = datapath.detach_all();
+            }
+            if let Err(err) = pins::remove_pins(&self.config.instance_pin_dir(&name)) {
+                tracing::warn!(instance = %name, %err, "cannot remove pins");
+            }
+            tracing::info!(instance = %name, "datapath instance unloaded");
+        }
+    }
+
     /// Detaches every program and removes the pins.
     pub fn shutdown(mut self) -> Result<(), DaemonError> {
-        let detached = self.datapath.detach_all();
-        let unpinned = pins::remove_pins(&self.config.pin_dir());
+        let mut first_error = None;
+        for datapath in self.instances.values_mut() {
+            if let Err(err) = datapath.detach_all() {
+                first_error.get_or_insert(DaemonError::from(err));
+            }
+        }
+        self.instances.clear();
+        if let Err(err) = pins::remove_node_pins(&self.config.pin_dir()) {
+            first_error.get_or_insert(err.into());
+        }
         tracing::info!(node = %self.config.node, "datapath detached, pins removed");
-        detached?;
-        unpinned?;
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 
     /// Best-effort undo after a failed start.
     fn release(&mut self) {
-        let _ = self.datapath.detach_all();
-        let _ = pins::remove_pins(&self.config.pin_dir());
+        for datapath in self.instances.values_mut() {
+            let _ = datapath.detach_all();
+        }
+        self.instances.clear();
+        let _ = pins::remove_node_pins(&self.config.pin_dir());
+    }
+
+    /// The datapath instances (for the eBPF log forwarder).
+    pub(super) fn instances_mut(&mut self) -> impl Iterator<Item = (&String, &mut Datapath)> {
+        self.instances.iter_mut()
     }
 }
 
-/// Opens every named namespace of the config, so a missing one fails the
-/// start before anything is loaded.
+/// Opens every named namespace of the config, so a missing one fails
+/// before anything is loaded.
 fn open_namespaces(config: &Config) -> Result<HashMap<String, Netns>, DaemonError> {
     let mut namespaces = HashMap::new();
     for point in config.attach_points() {
         if let Some(name) = point.netns {
-            if !namespaces.contains_key(&name) {
-                let netns = Netns::open(&name)?;
-                namespaces.insert(name, netns);
+            if let std::collections::hash_map::Entry::Vacant(slot) = namespaces.entry(name) {
+                let netns = Netns::open(slot.key())?;
+                slot.insert(netns);
             }
         }
     }

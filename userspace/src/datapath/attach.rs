@@ -23,15 +23,16 @@ use crate::{
 pub struct AttachedPort {
     pub point: AttachPoint,
     pub ifindex: u32,
-    /// `SO_NETNS_COOKIE` of the interface's namespace (part of the map keys).
-    pub netns_cookie: u64,
     link: SchedClassifierLinkId,
 }
 
-/// The loaded object and what is attached where.
+/// One datapath instance: the object loaded once for one network namespace
+/// (interface indexes, the map keys, are only unique per namespace), and
+/// what is attached where.
 pub struct Datapath {
     ebpf: Ebpf,
     ports: Vec<AttachedPort>,
+    logger_taken: bool,
 }
 
 impl Datapath {
@@ -40,14 +41,8 @@ impl Datapath {
         let mut ebpf = object::load(log_level)?;
         classifier_mut(&mut ebpf)?
             .load()
-            .map_err(|cause| DatapathError::Program {
-                name: PROG_PORT_CLASSIFIER,
-                cause,
-            })?;
-        Ok(Self {
-            ebpf,
-            ports: Vec::new(),
-        })
+            .map_err(|cause| DatapathError::Program { name: PROG_PORT_CLASSIFIER, cause })?;
+        Ok(Self { ebpf, ports: Vec::new(), logger_taken: false })
     }
 
     #[must_use]
@@ -55,8 +50,14 @@ impl Datapath {
         &self.ebpf
     }
 
-    pub fn ebpf_mut(&mut self) -> &mut Ebpf {
-        &mut self.ebpf
+    /// The reader of the programs' aya-log ring buffer, the first time only.
+    pub fn take_logger(
+        &mut self,
+    ) -> Option<Result<aya_log::EbpfLogger<&'static dyn log::Log>, aya_log::Error>> {
+        if std::mem::replace(&mut self.logger_taken, true) {
+            return None;
+        }
+        Some(aya_log::EbpfLogger::init(&mut self.ebpf))
     }
 
     /// The loaded classifier, e.g. for `BPF_PROG_TEST_RUN`.
@@ -65,10 +66,7 @@ impl Datapath {
             .program(PROG_PORT_CLASSIFIER)
             .ok_or(DatapathError::MissingProgram(PROG_PORT_CLASSIFIER))?
             .try_into()
-            .map_err(|cause| DatapathError::Program {
-                name: PROG_PORT_CLASSIFIER,
-                cause,
-            })
+            .map_err(|cause| DatapathError::Program { name: PROG_PORT_CLASSIFIER, cause })
     }
 
     #[must_use]
@@ -85,19 +83,16 @@ impl Datapath {
     ) -> Result<(), DatapathError> {
         let interface_error = |reason: String| DatapathError::Interface {
             interface: point.interface.clone(),
-            netns: netns
-                .map(|ns| format!(" in netns {}", ns.name()))
-                .unwrap_or_default(),
+            netns: netns.map(|ns| format!(" in netns {}", ns.name())).unwrap_or_default(),
             reason,
         };
         let program = classifier_mut(&mut self.ebpf)?;
-        let (ifindex, netns_cookie, link) = with_netns(netns, || {
+        let (ifindex, link) = with_netns(netns, || {
             let ifindex = interface_index(&point.interface).map_err(&interface_error)?;
-            let netns_cookie = current_netns_cookie().map_err(&interface_error)?;
             let link = program
                 .attach(&point.interface, TcAttachType::Ingress)
                 .map_err(|err| interface_error(format!("attaching TC ingress program: {err}")))?;
-            Ok::<_, DatapathError>((ifindex, netns_cookie, link))
+            Ok::<_, DatapathError>((ifindex, link))
         })??;
         tracing::info!(
             role = %point.role,
@@ -107,12 +102,7 @@ impl Datapath {
             program = PROG_PORT_CLASSIFIER,
             "attached at tcx ingress"
         );
-        self.ports.push(AttachedPort {
-            point: point.clone(),
-            ifindex,
-            netns_cookie,
-            link,
-        });
+        self.ports.push(AttachedPort { point: point.clone(), ifindex, link });
         Ok(())
     }
 
@@ -125,10 +115,7 @@ impl Datapath {
         let port = self.ports.remove(index);
         classifier_mut(&mut self.ebpf)?
             .detach(port.link)
-            .map_err(|cause| DatapathError::Program {
-                name: PROG_PORT_CLASSIFIER,
-                cause,
-            })?;
+            .map_err(|cause| DatapathError::Program { name: PROG_PORT_CLASSIFIER, cause })?;
         tracing::info!(role = %point.role, interface = %point.interface, "detached");
         Ok(())
     }
@@ -151,10 +138,7 @@ fn classifier_mut(ebpf: &mut Ebpf) -> Result<&mut SchedClassifier, DatapathError
     ebpf.program_mut(PROG_PORT_CLASSIFIER)
         .ok_or(DatapathError::MissingProgram(PROG_PORT_CLASSIFIER))?
         .try_into()
-        .map_err(|cause| DatapathError::Program {
-            name: PROG_PORT_CLASSIFIER,
-            cause,
-        })
+        .map_err(|cause| DatapathError::Program { name: PROG_PORT_CLASSIFIER, cause })
 }
 
 /// `if_nametoindex` in the calling thread's namespace.
@@ -163,51 +147,8 @@ fn interface_index(name: &str) -> Result<u32, String> {
     // SAFETY: `c_name` is a valid NUL-terminated string for the whole call.
     let index = unsafe { libc::if_nametoindex(c_name.as_ptr()) };
     if index == 0 {
-        Err(format!(
-            "no such interface ({})",
-            std::io::Error::last_os_error()
-        ))
+        Err(format!("no such interface ({})", std::io::Error::last_os_error()))
     } else {
         Ok(index)
-    }
-}
-
-/// The `SO_NETNS_COOKIE` of the calling thread's network namespace, the
-/// same value `bpf_get_netns_cookie` returns inside the classifier.
-pub fn current_netns_cookie() -> Result<u64, String> {
-    use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd};
-    /// `SO_NETNS_COOKIE` from <asm-generic/socket.h> (Linux 5.14+).
-    const SO_NETNS_COOKIE: libc::c_int = 71;
-    // A socket that is never bound: only its namespace matters, and binding
-    // would fail in a namespace whose loopback is down.
-    // SAFETY: plain socket(2) call; the result is checked before use.
-    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 {
-        return Err(format!(
-            "socket for SO_NETNS_COOKIE: {}",
-            std::io::Error::last_os_error()
-        ));
-    }
-    // SAFETY: `fd` is a fresh descriptor nobody else owns.
-    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
-    let mut cookie: u64 = 0;
-    let mut len = std::mem::size_of::<u64>() as libc::socklen_t;
-    // SAFETY: the buffer is a u64 and `len` says so; the fd is open.
-    let rc = unsafe {
-        libc::getsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            SO_NETNS_COOKIE,
-            (&raw mut cookie).cast(),
-            &raw mut len,
-        )
-    };
-    if rc == 0 {
-        Ok(cookie)
-    } else {
-        Err(format!(
-            "getsockopt(SO_NETNS_COOKIE): {}",
-            std::io::Error::last_os_error()
-        ))
     }
 }

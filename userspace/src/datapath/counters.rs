@@ -32,17 +32,14 @@ pub struct PortCounters {
     pub malformed: BTreeMap<String, Counter>,
 }
 
-/// Counters of every interface, by (namespace cookie, ifindex).
-pub type CounterTable = HashMap<(u64, u32), PortCounters>;
+/// Counters of every interface of one datapath instance, by ifindex.
+pub type CounterTable = HashMap<u32, PortCounters>;
 
 /// Reads both maps from a loaded object.
 pub fn read_loaded(ebpf: &aya::Ebpf) -> Result<CounterTable, DatapathError> {
-    let traffic = ebpf
-        .map(MAP_PORT_TRAFFIC)
-        .ok_or(DatapathError::MissingMap(MAP_PORT_TRAFFIC))?;
-    let malformed = ebpf
-        .map(MAP_PORT_MALFORMED)
-        .ok_or(DatapathError::MissingMap(MAP_PORT_MALFORMED))?;
+    let traffic = ebpf.map(MAP_PORT_TRAFFIC).ok_or(DatapathError::MissingMap(MAP_PORT_TRAFFIC))?;
+    let malformed =
+        ebpf.map(MAP_PORT_MALFORMED).ok_or(DatapathError::MissingMap(MAP_PORT_MALFORMED))?;
     let mut table = CounterTable::new();
     merge(&mut table, MAP_PORT_TRAFFIC, traffic, true)?;
     merge(&mut table, MAP_PORT_MALFORMED, malformed, false)?;
@@ -54,19 +51,11 @@ pub fn read_pinned(pin_dir: &Path) -> Result<CounterTable, DatapathError> {
     let open = |name: &str| {
         MapData::from_pin(map_pin_path(pin_dir, name))
             .map(Map::PerCpuHashMap)
-            .map_err(|cause| DatapathError::Map {
-                map: name.to_owned(),
-                cause,
-            })
+            .map_err(|cause| DatapathError::Map { map: name.to_owned(), cause })
     };
     let mut table = CounterTable::new();
     merge(&mut table, MAP_PORT_TRAFFIC, &open(MAP_PORT_TRAFFIC)?, true)?;
-    merge(
-        &mut table,
-        MAP_PORT_MALFORMED,
-        &open(MAP_PORT_MALFORMED)?,
-        false,
-    )?;
+    merge(&mut table, MAP_PORT_MALFORMED, &open(MAP_PORT_MALFORMED)?, false)?;
     Ok(table)
 }
 
@@ -76,10 +65,7 @@ fn merge(
     map: &Map,
     traffic: bool,
 ) -> Result<(), DatapathError> {
-    let map_error = |cause| DatapathError::Map {
-        map: name.to_owned(),
-        cause,
-    };
+    let map_error = |cause| DatapathError::Map { map: name.to_owned(), cause };
     let per_cpu: PerCpuHashMap<&MapData, PortClassKey, TrafficCounter> =
         PerCpuHashMap::try_from(map).map_err(map_error)?;
     sum_into(table, &per_cpu, traffic).map_err(map_error)
@@ -90,13 +76,13 @@ fn sum_into<T: Borrow<MapData>>(
     map: &PerCpuHashMap<T, PortClassKey, TrafficCounter>,
     traffic: bool,
 ) -> Result<(), aya::maps::MapError> {
-    for entry in map.iter() {
+    for entry in map {
         let (key, values) = entry?;
         let total = values.iter().fold(Counter::default(), |sum, cpu| Counter {
             packets: sum.packets + cpu.packets,
             bytes: sum.bytes + cpu.bytes,
         });
-        let port = table.entry((key.netns_cookie, key.ifindex)).or_default();
+        let port = table.entry(key.ifindex).or_default();
         let (bucket, name) = if traffic {
             let name = FrameClass::from_u32(key.class).map_or("unknown", FrameClass::name);
             (&mut port.traffic, name)

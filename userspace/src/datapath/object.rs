@@ -21,7 +21,5 @@ pub fn load(log_level: LogLevel) -> Result<Ebpf, DatapathError> {
         LogLevel::Debug => 4,
         LogLevel::Trace => 5,
     };
-    Ok(EbpfLoader::new()
-        .override_global(aya_log::LEVEL, &level, true)
-        .load(EBPF_OBJECT)?)
+    Ok(EbpfLoader::new().override_global(aya_log::LEVEL, &level, true).load(EBPF_OBJECT)?)
 }

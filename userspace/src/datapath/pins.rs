@@ -18,10 +18,7 @@ const BPF_FS_MAGIC: i64 = 0xcafe_4a11;
 /// Fails unless `bpffs` is a mounted bpf filesystem.
 pub fn check_bpffs(bpffs: &Path) -> Result<(), DatapathError> {
     let c_path = std::ffi::CString::new(bpffs.as_os_str().as_encoded_bytes()).map_err(|_| {
-        DatapathError::Io {
-            path: bpffs.to_owned(),
-            cause: io::ErrorKind::InvalidInput.into(),
-        }
+        DatapathError::Io { path: bpffs.to_owned(), cause: io::ErrorKind::InvalidInput.into() }
     })?;
     // SAFETY: statfs fills the zeroed struct; the path is NUL-terminated.
     let mut stat: libc::statfs = unsafe { std::mem::zeroed() };
@@ -32,7 +29,7 @@ pub fn check_bpffs(bpffs: &Path) -> Result<(), DatapathError> {
             cause: io::Error::last_os_error(),
         });
     }
-    if i64::from(stat.f_type) != BPF_FS_MAGIC {
+    if stat.f_type != BPF_FS_MAGIC {
         return Err(DatapathError::Io {
             path: bpffs.to_owned(),
             cause: io::Error::other("not a bpf filesystem (mount -t bpf bpf /sys/fs/bpf)"),
@@ -49,10 +46,8 @@ pub fn map_pin_path(pin_dir: &Path, map: &str) -> PathBuf {
 
 /// Pins every map in [`PINNED_MAPS`] under `pin_dir` (created if missing).
 pub fn pin_maps(ebpf: &Ebpf, pin_dir: &Path) -> Result<Vec<PathBuf>, DatapathError> {
-    fs::create_dir_all(pin_dir).map_err(|cause| DatapathError::Io {
-        path: pin_dir.to_owned(),
-        cause,
-    })?;
+    fs::create_dir_all(pin_dir)
+        .map_err(|cause| DatapathError::Io { path: pin_dir.to_owned(), cause })?;
     let mut pinned = Vec::new();
     for name in PINNED_MAPS {
         let map = ebpf.map(name).ok_or(DatapathError::MissingMap(name))?;
@@ -67,34 +62,47 @@ pub fn pin_maps(ebpf: &Ebpf, pin_dir: &Path) -> Result<Vec<PathBuf>, DatapathErr
     Ok(pinned)
 }
 
-/// Removes the pins this daemon creates, then `pin_dir` and its parent
-/// `halb/` directory if they are empty. Missing files are fine.
-pub fn remove_pins(pin_dir: &Path) -> Result<(), DatapathError> {
+/// Removes the map pins of one datapath instance and its directory.
+/// Missing files are fine; files we do not own are left alone.
+pub fn remove_pins(instance_dir: &Path) -> Result<(), DatapathError> {
     for name in PINNED_MAPS {
-        let path = map_pin_path(pin_dir, name);
+        let path = map_pin_path(instance_dir, name);
         match fs::remove_file(&path) {
             Ok(()) => {}
             Err(err) if err.kind() == io::ErrorKind::NotFound => {}
             Err(cause) => return Err(DatapathError::Io { path, cause }),
         }
     }
-    for dir in [Some(pin_dir), pin_dir.parent()].into_iter().flatten() {
-        match fs::remove_dir(dir) {
-            Ok(()) => {}
-            // Not empty (another daemon's pins, or files we do not own) or
-            // already gone: leave it.
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    io::ErrorKind::NotFound | io::ErrorKind::DirectoryNotEmpty
-                ) => {}
-            Err(cause) => {
-                return Err(DatapathError::Io {
-                    path: dir.to_owned(),
-                    cause,
-                })
+    remove_dir_if_empty(instance_dir)
+}
+
+/// Removes every instance's pins under a node's directory, then the node
+/// directory and the `halb/` directory above it if they are empty.
+pub fn remove_node_pins(node_dir: &Path) -> Result<(), DatapathError> {
+    match fs::read_dir(node_dir) {
+        Ok(entries) => {
+            for entry in entries.filter_map(Result::ok) {
+                if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+                    remove_pins(&entry.path())?;
+                }
             }
         }
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+        Err(cause) => return Err(DatapathError::Io { path: node_dir.to_owned(), cause }),
     }
-    Ok(())
+    remove_dir_if_empty(node_dir)?;
+    node_dir.parent().map_or(Ok(()), remove_dir_if_empty)
+}
+
+fn remove_dir_if_empty(dir: &Path) -> Result<(), DatapathError> {
+    match fs::remove_dir(dir) {
+        Ok(()) => Ok(()),
+        // Not empty (another daemon's pins, files we do not own) or gone.
+        Err(err)
+            if matches!(err.kind(), io::ErrorKind::NotFound | io::ErrorKind::DirectoryNotEmpty) =>
+        {
+            Ok(())
+        }
+        Err(cause) => Err(DatapathError::Io { path: dir.to_owned(), cause }),
+    }
 }
