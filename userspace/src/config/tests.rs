@@ -110,3 +110,15 @@ fn errors_read_well() {
     let err = load(std::path::Path::new("/nonexistent/halb.toml")).unwrap_err();
     assert!(err.to_string().contains("/nonexistent/halb.toml"), "{err}");
 }
+
+#[test]
+fn shipped_example_configs_validate() {
+    for (name, text) in [
+        ("host1", include_str!("../../examples/host1.toml")),
+        ("host2", include_str!("../../examples/host2.toml")),
+    ] {
+        let config = parse(text).unwrap_or_else(|err| panic!("examples/{name}.toml: {err}"));
+        assert_eq!(config.node, name);
+        assert_eq!(config.attach_points().len(), 5);
+    }
+}
