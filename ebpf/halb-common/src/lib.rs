@@ -8,5 +8,6 @@
 
 pub mod classify;
 pub mod names;
+pub mod vrrp;
 
 pub use classify::{FrameClass, MalformedReason, PortClassKey, TrafficCounter};

@@ -11,8 +11,30 @@ pub const MAP_PORT_TRAFFIC: &str = "PORT_TRAFFIC";
 /// [`crate::MalformedReason`]) -> [`crate::TrafficCounter`].
 pub const MAP_PORT_MALFORMED: &str = "PORT_MALFORMED";
 
+/// TC ingress program on a balancer's VRRP interface: the advert fast path.
+pub const PROG_VRRP_ADVERT: &str = "vrrp_advert";
+
+/// Hash map: VRID (u32) -> [`crate::vrrp::VrrpInstanceConfig`], written by the daemon.
+pub const MAP_VRRP_CONFIG: &str = "VRRP_CONFIG";
+
+/// Hash map: VRID (u32) -> [`crate::vrrp::VrrpMasterInfo`], written by the program.
+pub const MAP_VRRP_MASTERS: &str = "VRRP_MASTERS";
+
+/// Per-CPU array: [`crate::vrrp::VrrpDropReason`] -> [`crate::TrafficCounter`].
+pub const MAP_VRRP_DROPS: &str = "VRRP_DROPS";
+
+/// Per-CPU array: [`crate::vrrp::VrrpVerdict`] -> [`crate::TrafficCounter`].
+pub const MAP_VRRP_VERDICTS: &str = "VRRP_VERDICTS";
+
 /// Every map the daemon pins, in pin order.
-pub const PINNED_MAPS: [&str; 2] = [MAP_PORT_TRAFFIC, MAP_PORT_MALFORMED];
+pub const PINNED_MAPS: [&str; 6] = [
+    MAP_PORT_TRAFFIC,
+    MAP_PORT_MALFORMED,
+    MAP_VRRP_CONFIG,
+    MAP_VRRP_MASTERS,
+    MAP_VRRP_DROPS,
+    MAP_VRRP_VERDICTS,
+];
 
 /// Upper bound on (interface, class) entries per map: 64 interfaces per
 /// daemon times every class.

@@ -4,13 +4,15 @@
 //! modules:
 //! - `packet`: the one bounds-checked reader every program uses;
 //! - `maps`: every map, declared once;
-//! - `port_classifier`: TC ingress on every datapath interface.
+//! - `port_classifier`: TC ingress on every datapath interface;
+//! - `vrrp_advert`: TC ingress on a balancer's VRRP interface.
 #![no_std]
 #![no_main]
 
 mod maps;
 mod packet;
 mod port_classifier;
+mod vrrp_advert;
 
 #[cfg(not(test))]
 #[panic_handler]

@@ -10,7 +10,7 @@ use aya::{
     programs::{tc::SchedClassifierLinkId, SchedClassifier, TcAttachType},
     Ebpf,
 };
-use halb_common::names::PROG_PORT_CLASSIFIER;
+use halb_common::names::{PROG_PORT_CLASSIFIER, PROG_VRRP_ADVERT};
 
 use super::{object, DatapathError};
 use crate::{
@@ -36,18 +36,35 @@ pub struct Datapath {
 }
 
 impl Datapath {
-    /// Loads the object and verifies the classifier (nothing attached yet).
+    /// Loads the object and has the kernel verify every program (nothing
+    /// attached yet).
     pub fn load(log_level: LogLevel) -> Result<Self, DatapathError> {
         let mut ebpf = object::load(log_level)?;
-        classifier_mut(&mut ebpf)?
-            .load()
-            .map_err(|cause| DatapathError::Program { name: PROG_PORT_CLASSIFIER, cause })?;
+        for name in PROGRAMS {
+            program_mut(&mut ebpf, name)?
+                .load()
+                .map_err(|cause| DatapathError::Program { name, cause })?;
+        }
         Ok(Self { ebpf, ports: Vec::new(), logger_taken: false })
+    }
+
+    /// A loaded program by name (one of [`PROGRAMS`]), e.g. for
+    /// `BPF_PROG_TEST_RUN`.
+    pub fn program(&self, name: &'static str) -> Result<&SchedClassifier, DatapathError> {
+        self.ebpf
+            .program(name)
+            .ok_or(DatapathError::MissingProgram(name))?
+            .try_into()
+            .map_err(|cause| DatapathError::Program { name, cause })
     }
 
     #[must_use]
     pub fn ebpf(&self) -> &Ebpf {
         &self.ebpf
+    }
+
+    pub fn ebpf_mut(&mut self) -> &mut Ebpf {
+        &mut self.ebpf
     }
 
     /// The reader of the programs' aya-log ring buffer, the first time only.
@@ -60,13 +77,9 @@ impl Datapath {
         Some(aya_log::EbpfLogger::init(&mut self.ebpf))
     }
 
-    /// The loaded classifier, e.g. for `BPF_PROG_TEST_RUN`.
+    /// The loaded port classifier.
     pub fn classifier(&self) -> Result<&SchedClassifier, DatapathError> {
-        self.ebpf
-            .program(PROG_PORT_CLASSIFIER)
-            .ok_or(DatapathError::MissingProgram(PROG_PORT_CLASSIFIER))?
-            .try_into()
-            .map_err(|cause| DatapathError::Program { name: PROG_PORT_CLASSIFIER, cause })
+        self.program(PROG_PORT_CLASSIFIER)
     }
 
     #[must_use]
@@ -134,11 +147,21 @@ impl Datapath {
     }
 }
 
-fn classifier_mut(ebpf: &mut Ebpf) -> Result<&mut SchedClassifier, DatapathError> {
-    ebpf.program_mut(PROG_PORT_CLASSIFIER)
-        .ok_or(DatapathError::MissingProgram(PROG_PORT_CLASSIFIER))?
+/// Every program of the object; all are TC classifiers.
+pub const PROGRAMS: [&str; 2] = [PROG_PORT_CLASSIFIER, PROG_VRRP_ADVERT];
+
+fn program_mut<'a>(
+    ebpf: &'a mut Ebpf,
+    name: &'static str,
+) -> Result<&'a mut SchedClassifier, DatapathError> {
+    ebpf.program_mut(name)
+        .ok_or(DatapathError::MissingProgram(name))?
         .try_into()
-        .map_err(|cause| DatapathError::Program { name: PROG_PORT_CLASSIFIER, cause })
+        .map_err(|cause| DatapathError::Program { name, cause })
+}
+
+fn classifier_mut(ebpf: &mut Ebpf) -> Result<&mut SchedClassifier, DatapathError> {
+    program_mut(ebpf, PROG_PORT_CLASSIFIER)
 }
 
 /// `if_nametoindex` in the calling thread's namespace.
