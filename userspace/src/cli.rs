@@ -54,6 +54,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// VRRP instances of running daemons.
+    Vrrp {
+        #[command(subcommand)]
+        command: VrrpCommand,
+    },
     /// Ask a running daemon to re-read its config file (same as SIGHUP).
     Reload {
         /// Node of the daemon.
@@ -62,6 +67,23 @@ enum Command {
         /// Directory of the control sockets.
         #[arg(long, default_value = DEFAULT_RUN_DIR)]
         run_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum VrrpCommand {
+    /// Per instance: state, priority (configured and effective), master,
+    /// last advert age, transitions and the last reason, fast-path counters.
+    Status {
+        /// Only the daemon of this node (default: every daemon in the run dir).
+        #[arg(long)]
+        node: Option<String>,
+        /// Directory of the control sockets.
+        #[arg(long, default_value = DEFAULT_RUN_DIR)]
+        run_dir: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -75,6 +97,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Status { node, run_dir, json } => status(node.as_deref(), &run_dir, json),
         Command::Reload { node, run_dir } => reload(&node, &run_dir),
+        Command::Vrrp { command: VrrpCommand::Status { node, run_dir, json } } => {
+            vrrp_status(node.as_deref(), &run_dir, json)
+        }
     }
 }
 
@@ -107,8 +132,9 @@ fn client_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build().context("tokio runtime")
 }
 
-fn status(node: Option<&str>, run_dir: &Path, json: bool) -> anyhow::Result<()> {
-    let sockets = if let Some(node) = node {
+/// The control sockets of one node, or of every daemon in `run_dir`.
+fn sockets(node: Option<&str>, run_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    Ok(if let Some(node) = node {
         vec![run_dir.join(format!("{node}.sock"))]
     } else {
         let mut sockets: Vec<_> = std::fs::read_dir(run_dir)
@@ -122,10 +148,13 @@ fn status(node: Option<&str>, run_dir: &Path, json: bool) -> anyhow::Result<()> 
             bail!("no daemon control socket in {}", run_dir.display());
         }
         sockets
-    };
+    })
+}
+
+fn status(node: Option<&str>, run_dir: &Path, json: bool) -> anyhow::Result<()> {
     let runtime = client_runtime()?;
     let mut reports = Vec::new();
-    for socket in sockets {
+    for socket in sockets(node, run_dir)? {
         match runtime.block_on(control::request(&socket, Request::Status))? {
             Response::Status(status) => reports.push(*status),
             other => bail!("unexpected reply from {}: {other:?}", socket.display()),
@@ -137,6 +166,25 @@ fn status(node: Option<&str>, run_dir: &Path, json: bool) -> anyhow::Result<()> 
         for report in &reports {
             print!("{}", render::status(report));
         }
+    }
+    Ok(())
+}
+
+fn vrrp_status(node: Option<&str>, run_dir: &Path, json: bool) -> anyhow::Result<()> {
+    let runtime = client_runtime()?;
+    let mut reports = Vec::new();
+    for socket in sockets(node, run_dir)? {
+        match runtime.block_on(control::request(&socket, Request::Vrrp))? {
+            Response::Vrrp(instances) => reports.extend(instances),
+            other => bail!("unexpected reply from {}: {other:?}", socket.display()),
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    } else if reports.is_empty() {
+        println!("no VRRP instance configured");
+    } else {
+        print!("{}", render::vrrp(&reports));
     }
     Ok(())
 }

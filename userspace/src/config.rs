@@ -4,10 +4,12 @@
 
 pub mod file;
 mod validate;
+mod vrrp;
 
 use std::path::{Path, PathBuf};
 
 pub use validate::{AttachPoint, Balancer, Config, HostRole, LogLevel, HOST_INSTANCE};
+pub use vrrp::VrrpInstance;
 
 /// Where the daemon pins maps unless `daemon.bpffs` says otherwise.
 pub const DEFAULT_BPFFS: &str = "/sys/fs/bpf";

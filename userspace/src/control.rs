@@ -22,6 +22,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 pub enum Request {
     Status,
     Reload,
+    Vrrp,
 }
 
 impl Request {
@@ -30,6 +31,7 @@ impl Request {
         match self {
             Request::Status => "status",
             Request::Reload => "reload",
+            Request::Vrrp => "vrrp",
         }
     }
 
@@ -37,7 +39,8 @@ impl Request {
         match line.trim() {
             "status" => Ok(Request::Status),
             "reload" => Ok(Request::Reload),
-            other => Err(format!("unknown request {other:?} (expected status or reload)")),
+            "vrrp" => Ok(Request::Vrrp),
+            other => Err(format!("unknown request {other:?} (expected status, reload or vrrp)")),
         }
     }
 }
@@ -48,6 +51,7 @@ impl Request {
 pub enum Response {
     Status(Box<DaemonStatus>),
     Reloaded { attached: Vec<String>, detached: Vec<String> },
+    Vrrp(Vec<crate::daemon::vrrp_report::VrrpReport>),
     Error(String),
 }
 

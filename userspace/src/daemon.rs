@@ -5,6 +5,9 @@
 
 mod serve;
 mod start;
+mod vrrp_driver;
+mod vrrp_fast_path;
+pub mod vrrp_report;
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -48,5 +51,7 @@ pub struct Daemon {
     /// One datapath per namespace served, by instance name (`host`, balancers).
     instances: BTreeMap<String, Datapath>,
     namespaces: HashMap<String, Netns>,
+    /// Running VRRP instances by instance name.
+    vrrp: BTreeMap<String, vrrp_driver::VrrpDriver>,
     started_unix_secs: u64,
 }

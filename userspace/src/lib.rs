@@ -12,4 +12,6 @@ pub mod config;
 pub mod control;
 pub mod daemon;
 pub mod datapath;
+pub mod net;
 pub mod netns;
+pub mod vrrp;

@@ -1,4 +1,4 @@
-//! The VRRP advert fast path on fixture packets through BPF_PROG_TEST_RUN:
+//! The VRRP advert fast path on fixture packets through `BPF_PROG_TEST_RUN`:
 //! validation by reason, the per-VRID master record, absorbing adverts that
 //! say nothing new and passing the ones that change something.
 

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use halb::{config::Config, control::DaemonStatus};
+use halb::{config::Config, control::DaemonStatus, daemon::vrrp_report::VrrpReport};
 
 pub fn config_summary(config: &Config) -> String {
     let mut out = String::new();
@@ -67,6 +67,64 @@ pub fn status(status: &DaemonStatus) -> String {
                 format!("  malformed: {}", malformed.join(" "))
             },
         );
+    }
+    out
+}
+
+pub fn vrrp(reports: &[VrrpReport]) -> String {
+    let mut out = String::new();
+    for report in reports {
+        let master = match (report.master_address, report.master_priority) {
+            (Some(address), Some(priority)) => format!("{address} prio {priority}"),
+            _ => "unknown".to_owned(),
+        };
+        let age = report
+            .last_advert_age_secs
+            .map_or_else(|| "never".to_owned(), |age| format!("{age:.2} s ago"));
+        let _ = writeln!(
+            out,
+            "{} (balancer {}, {} vrid {} v{}): {}",
+            report.instance,
+            report.balancer,
+            report.interface,
+            report.vrid,
+            report.version,
+            report.state
+        );
+        let _ = writeln!(
+            out,
+            "  priority {} (effective {}), advert interval {} ms, master down interval {} ms",
+            report.configured_priority,
+            report.effective_priority,
+            report.advert_interval_ms,
+            report.master_down_interval_ms
+        );
+        let _ = writeln!(out, "  virtual addresses {}", report.virtual_addresses.join(" "));
+        let _ = writeln!(out, "  master {master}, last advert {age}");
+        let _ = writeln!(
+            out,
+            "  {} transitions, last: {}",
+            report.transitions,
+            report.last_reason.as_deref().unwrap_or("-")
+        );
+        let _ = writeln!(
+            out,
+            "  adverts sent {} received {} discarded {}, invalid packets {}, errors {}",
+            report.adverts_sent,
+            report.adverts_received,
+            report.adverts_discarded,
+            report.invalid_packets,
+            report.errors
+        );
+        if let Some(fast_path) = &report.fast_path {
+            let counters: Vec<String> = fast_path
+                .iter()
+                .filter(|(_, count)| **count > 0)
+                .map(|(name, count)| format!("{name}={count}"))
+                .collect();
+            let shown = if counters.is_empty() { "-".to_owned() } else { counters.join(" ") };
+            let _ = writeln!(out, "  fast path: {shown}");
+        }
     }
     out
 }

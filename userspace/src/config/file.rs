@@ -44,4 +44,39 @@ pub struct BalancerSection {
     pub netns: String,
     #[serde(default)]
     pub interfaces: Vec<String>,
+    /// `[[balancer.vrrp]]`: virtual routers this balancer takes part in.
+    #[serde(default)]
+    pub vrrp: Vec<VrrpSection>,
+}
+
+/// `[[balancer.vrrp]]`: one keepalived `vrrp_instance`, key for key.
+/// Numbers are read wide and range-checked by validation, so an error names
+/// the key instead of a serde type.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VrrpSection {
+    /// keepalived: `vrrp_instance NAME`.
+    pub instance: String,
+    /// keepalived: `interface`.
+    pub interface: String,
+    /// keepalived: `virtual_router_id`.
+    pub vrid: i64,
+    /// keepalived: `priority`.
+    pub priority: i64,
+    /// keepalived: `advert_int` (seconds; v3 accepts centiseconds, e.g. 0.01).
+    pub advert_int: Option<f64>,
+    /// keepalived: `virtual_ipaddress` (`a.b.c.d` or `a.b.c.d/len`).
+    pub virtual_ipaddress: Vec<String>,
+    /// keepalived: `version` / global `vrrp_version` (default 2, as keepalived).
+    pub version: Option<i64>,
+    /// keepalived: `nopreempt` is `preempt = false` here.
+    pub preempt: Option<bool>,
+    /// keepalived: `preempt_delay` (seconds).
+    pub preempt_delay: Option<f64>,
+    /// keepalived: `garp_master_delay` (seconds before the second burst; 0: none).
+    pub garp_master_delay: Option<f64>,
+    /// keepalived: `garp_master_repeat` (gratuitous ARPs per burst).
+    pub garp_master_repeat: Option<i64>,
+    /// halb: validate and absorb adverts in the TC fast path (default true).
+    pub fast_path: Option<bool>,
 }

@@ -122,3 +122,77 @@ fn shipped_example_configs_validate() {
         assert_eq!(config.attach_points().len(), 5);
     }
 }
+
+const VRRP: &str = r#"
+[daemon]
+node = "host1"
+
+[[balancer]]
+name = "bal1"
+netns = "halb-bal1"
+interfaces = ["ext", "int"]
+
+[[balancer.vrrp]]
+instance = "VI_1"
+interface = "ext"
+vrid = 12
+priority = 150
+advert_int = 1
+virtual_ipaddress = ["172.16.1.254/24"]
+"#;
+
+#[test]
+fn vrrp_section_maps_keepalived_defaults() {
+    let config = parse(VRRP).expect("valid");
+    let vrrp = &config.balancers[0].vrrp[0];
+    assert_eq!(vrrp.name, "VI_1");
+    assert_eq!((vrrp.vrid, vrrp.priority), (12, 150));
+    assert_eq!(vrrp.version, crate::vrrp::Version::V2, "keepalived speaks v2 by default");
+    assert_eq!(vrrp.advert_interval, std::time::Duration::from_secs(1));
+    assert_eq!(vrrp.virtual_addresses, vec![("172.16.1.254".parse().unwrap(), 24)]);
+    assert!(vrrp.preempt && vrrp.fast_path);
+    assert_eq!(vrrp.preempt_delay, None);
+    assert_eq!((vrrp.garp_count, vrrp.garp_repeat), (5, 1));
+    let fast = parse(&VRRP.replace("advert_int = 1", "advert_int = 0.01\nversion = 3")).unwrap();
+    assert_eq!(fast.balancers[0].vrrp[0].advert_interval, std::time::Duration::from_millis(10));
+    let bare = parse(&VRRP.replace("/24", "")).unwrap();
+    assert_eq!(bare.balancers[0].vrrp[0].virtual_addresses[0].1, 32, "keepalived's default mask");
+}
+
+#[test]
+fn vrrp_errors_name_their_key() {
+    let key = |text: String| invalid_key(&text);
+    assert_eq!(key(VRRP.replace("vrid = 12", "vrid = 256")), "balancer[0].vrrp[0].vrid");
+    assert_eq!(key(VRRP.replace("vrid = 12", "vrid = 0")), "balancer[0].vrrp[0].vrid");
+    assert_eq!(key(VRRP.replace("priority = 150", "priority = 0")), "balancer[0].vrrp[0].priority");
+    assert_eq!(
+        key(VRRP.replace("advert_int = 1", "advert_int = 0.5")),
+        "balancer[0].vrrp[0].advert_int"
+    );
+    assert_eq!(
+        key(VRRP.replace("advert_int = 1", "advert_int = 0.005\nversion = 3")),
+        "balancer[0].vrrp[0].advert_int"
+    );
+    assert_eq!(key(VRRP.replace("advert_int = 1", "version = 4")), "balancer[0].vrrp[0].version");
+    assert_eq!(
+        key(VRRP.replace("\"ext\"\nvrid", "\"eth9\"\nvrid")),
+        "balancer[0].vrrp[0].interface"
+    );
+    assert_eq!(
+        key(VRRP.replace("172.16.1.254/24", "172.16.1.254/33")),
+        "balancer[0].vrrp[0].virtual_ipaddress[0]"
+    );
+    assert_eq!(
+        key(VRRP.replace("\"172.16.1.254/24\"", "\"172.16.1.254\", \"172.16.1.254/24\"")),
+        "balancer[0].vrrp[0].virtual_ipaddress[1]"
+    );
+    assert_eq!(
+        key(VRRP.replace("[\"172.16.1.254/24\"]", "[]")),
+        "balancer[0].vrrp[0].virtual_ipaddress"
+    );
+    let twice = format!("{VRRP}\n[[balancer.vrrp]]\ninstance = \"VI_2\"\ninterface = \"ext\"\nvrid = 12\npriority = 1\nvirtual_ipaddress = [\"10.0.0.9\"]\n");
+    assert_eq!(key(twice), "balancer[0].vrrp[1].vrid");
+    let message =
+        parse_error(&VRRP.replace("priority = 150", "priority = 150\nstate = \"MASTER\""));
+    assert!(message.contains("state"), "{message}");
+}

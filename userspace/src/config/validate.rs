@@ -5,6 +5,7 @@ use std::{collections::HashSet, path::PathBuf};
 
 use super::{
     file::{BalancerSection, ConfigFile, DaemonSection, HostSection},
+    vrrp::{vrrp_instance, VrrpInstance},
     ConfigError, DEFAULT_BPFFS, DEFAULT_RUN_DIR, MAX_INTERFACES, MAX_INTERFACE_NAME, MAX_NODE_NAME,
 };
 
@@ -12,7 +13,7 @@ use super::{
 pub const HOST_INSTANCE: &str = "host";
 
 /// A validated configuration.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     pub node: String,
     pub bpffs: PathBuf,
@@ -53,11 +54,12 @@ pub struct HostRole {
 }
 
 /// A balancer container: VRRP and the L7 proxy will run here.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Balancer {
     pub name: String,
     pub netns: String,
     pub interfaces: Vec<String>,
+    pub vrrp: Vec<VrrpInstance>,
 }
 
 /// One interface the datapath attaches to, with the role it serves.
@@ -200,7 +202,26 @@ fn balancer(index: usize, section: BalancerSection) -> Result<Balancer, ConfigEr
     }
     check_netns(&format!("{prefix}.netns"), &section.netns)?;
     check_interfaces(&format!("{prefix}.interfaces"), &section.interfaces)?;
-    Ok(Balancer { name: section.name, netns: section.netns, interfaces: section.interfaces })
+    let vrrp = section
+        .vrrp
+        .into_iter()
+        .enumerate()
+        .map(|(index, vrrp)| {
+            vrrp_instance(&format!("{prefix}.vrrp[{index}]"), vrrp, &section.interfaces)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for (index, instance) in vrrp.iter().enumerate() {
+        let clash = vrrp[..index]
+            .iter()
+            .any(|other| other.interface == instance.interface && other.vrid == instance.vrid);
+        if clash {
+            return Err(ConfigError::invalid(
+                format!("{prefix}.vrrp[{index}].vrid"),
+                format!("VRID {} is already used on {:?}", instance.vrid, instance.interface),
+            ));
+        }
+    }
+    Ok(Balancer { name: section.name, netns: section.netns, interfaces: section.interfaces, vrrp })
 }
 
 /// Names under /run/netns are file names.
@@ -247,12 +268,21 @@ fn check_interfaces(key: &str, interfaces: &[String]) -> Result<(), ConfigError>
 fn check_roles(config: &Config) -> Result<(), ConfigError> {
     let mut names = HashSet::new();
     let mut namespaces = HashSet::new();
+    let mut instances = HashSet::new();
     for (index, balancer) in config.balancers.iter().enumerate() {
         if !names.insert(&balancer.name) {
             return Err(ConfigError::invalid(
                 format!("balancer[{index}].name"),
                 format!("balancer {:?} is defined twice", balancer.name),
             ));
+        }
+        for (vrrp_index, vrrp) in balancer.vrrp.iter().enumerate() {
+            if !instances.insert(&vrrp.name) {
+                return Err(ConfigError::invalid(
+                    format!("balancer[{index}].vrrp[{vrrp_index}].instance"),
+                    format!("instance {:?} is defined twice", vrrp.name),
+                ));
+            }
         }
         if !namespaces.insert(&balancer.netns) {
             return Err(ConfigError::invalid(

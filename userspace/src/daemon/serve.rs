@@ -11,7 +11,9 @@ use tokio::{
     sync::{mpsc, oneshot},
 };
 
-use super::{Daemon, DaemonError};
+use halb_common::names::PROG_VRRP_ADVERT;
+
+use super::{vrrp_driver::VrrpDriver, Daemon, DaemonError};
 use crate::control::{self, Request, Response};
 
 /// Why [`Daemon::serve`] returned.
@@ -20,6 +22,9 @@ pub enum ShutdownReason {
     Interrupt,
     Terminate,
 }
+
+/// How long a stopping VRRP instance may take to resign.
+const VRRP_STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A client's request, handed from its connection task to the run loop.
 type Pending = (Request, oneshot::Sender<Response>);
@@ -34,6 +39,7 @@ impl Daemon {
         let mut terminate = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
         let mut hangup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
         self.spawn_ebpf_loggers();
+        self.sync_vrrp().await;
         let (pending_tx, mut pending_rx) = mpsc::channel::<Pending>(16);
         tracing::info!(node = %self.config.node, socket = %socket_path.display(), "daemon ready");
 
@@ -42,7 +48,7 @@ impl Daemon {
                 _ = interrupt.recv() => break ShutdownReason::Interrupt,
                 _ = terminate.recv() => break ShutdownReason::Terminate,
                 _ = hangup.recv() => {
-                    let response = self.reload_response();
+                    let response = self.reload_response().await;
                     tracing::info!(?response, "reload on SIGHUP");
                 }
                 accepted = listener.accept() => match accepted {
@@ -54,13 +60,21 @@ impl Daemon {
                 Some((request, reply)) = pending_rx.recv() => {
                     let response = match request {
                         Request::Status => Response::Status(Box::new(self.status())),
-                        Request::Reload => self.reload_response(),
+                        Request::Reload => self.reload_response().await,
+                        Request::Vrrp => Response::Vrrp(
+                            self.vrrp.values().map(VrrpDriver::report).collect(),
+                        ),
                     };
                     let _ = reply.send(response);
                 }
             }
         };
         tracing::info!(?reason, "shutting down");
+        // VRRP first: a master resigns (priority 0) while its datapath and
+        // addresses are still in place.
+        for (_, driver) in std::mem::take(&mut self.vrrp) {
+            driver.stop(VRRP_STOP_TIMEOUT).await;
+        }
         drop(listener);
         if let Err(err) = std::fs::remove_file(&socket_path) {
             tracing::warn!(%err, socket = %socket_path.display(), "cannot remove control socket");
@@ -68,9 +82,12 @@ impl Daemon {
         Ok(reason)
     }
 
-    fn reload_response(&mut self) -> Response {
+    async fn reload_response(&mut self) -> Response {
         let result = self.reload();
         self.spawn_ebpf_loggers();
+        if result.is_ok() {
+            self.sync_vrrp().await;
+        }
         match result {
             Ok((attached, detached)) => {
                 tracing::info!(?attached, ?detached, "config reloaded");
@@ -79,6 +96,117 @@ impl Daemon {
             Err(err) => {
                 tracing::error!(%err, "reload failed; still running on the previous config");
                 Response::Error(err.to_string())
+            }
+        }
+    }
+
+    /// Starts, restarts and stops VRRP instances so that they match the
+    /// config: removed or changed instances resign first, then new ones start.
+    async fn sync_vrrp(&mut self) {
+        let wanted: std::collections::BTreeMap<
+            String,
+            (crate::config::VrrpInstance, String, String),
+        > = self
+            .config
+            .balancers
+            .iter()
+            .flat_map(|balancer| {
+                balancer.vrrp.iter().map(|instance| {
+                    (
+                        instance.name.clone(),
+                        (instance.clone(), balancer.name.clone(), balancer.netns.clone()),
+                    )
+                })
+            })
+            .collect();
+        let stale: Vec<String> = self
+            .vrrp
+            .iter()
+            .filter(|(name, driver)| {
+                wanted.get(*name).is_none_or(|(config, balancer, _)| {
+                    *config != driver.config || *balancer != driver.balancer
+                })
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in stale {
+            if let Some(driver) = self.vrrp.remove(&name) {
+                let (config, balancer) = (driver.config.clone(), driver.balancer.clone());
+                driver.stop(VRRP_STOP_TIMEOUT).await;
+                self.release_vrrp_fast_path(&balancer, &config.interface);
+            }
+        }
+        for (name, (config, balancer, netns)) in wanted {
+            if self.vrrp.contains_key(&name) {
+                continue;
+            }
+            let pin_dir = if config.fast_path {
+                if let Err(err) = self.attach_vrrp_fast_path(&balancer, &config.interface) {
+                    tracing::error!(instance = %name, %err, "vrrp fast path not attached; instance not started");
+                    continue;
+                }
+                Some(self.config.instance_pin_dir(&balancer))
+            } else {
+                None
+            };
+            match VrrpDriver::spawn(config, &balancer, self.namespaces.get(&netns), pin_dir) {
+                Ok(driver) => {
+                    self.vrrp.insert(name, driver);
+                }
+                Err(err) => tracing::error!(instance = %name, %err, "vrrp instance not started"),
+            }
+        }
+    }
+
+    /// The attach point of a balancer's interface, as the config lists it.
+    fn balancer_point(
+        &self,
+        balancer: &str,
+        interface: &str,
+    ) -> Option<crate::config::AttachPoint> {
+        self.config
+            .attach_points()
+            .into_iter()
+            .find(|point| point.instance == balancer && point.interface == interface)
+    }
+
+    fn attach_vrrp_fast_path(
+        &mut self,
+        balancer: &str,
+        interface: &str,
+    ) -> Result<(), DaemonError> {
+        let point = self.balancer_point(balancer, interface).ok_or_else(|| {
+            DaemonError::Reload(format!("{interface} is not a datapath interface of {balancer}"))
+        })?;
+        let netns = point.netns.as_ref().and_then(|name| self.namespaces.get(name));
+        let datapath = self
+            .instances
+            .get_mut(balancer)
+            .ok_or_else(|| DaemonError::Reload(format!("no datapath instance for {balancer}")))?;
+        let attached = datapath
+            .ports()
+            .iter()
+            .any(|port| port.point == point && port.program == PROG_VRRP_ADVERT);
+        if !attached {
+            datapath.attach_program(PROG_VRRP_ADVERT, &point, netns)?;
+        }
+        Ok(())
+    }
+
+    /// Detaches the fast path from an interface no running instance uses.
+    fn release_vrrp_fast_path(&mut self, balancer: &str, interface: &str) {
+        let in_use = self.vrrp.values().any(|driver| {
+            driver.balancer == balancer
+                && driver.config.interface == interface
+                && driver.config.fast_path
+        });
+        if in_use {
+            return;
+        }
+        let Some(point) = self.balancer_point(balancer, interface) else { return };
+        if let Some(datapath) = self.instances.get_mut(balancer) {
+            if let Err(err) = datapath.detach_program(PROG_VRRP_ADVERT, &point) {
+                tracing::warn!(%balancer, %interface, %err, "cannot detach the vrrp fast path");
             }
         }
     }

@@ -51,6 +51,7 @@ impl Daemon {
             overrides,
             instances: BTreeMap::new(),
             namespaces,
+            vrrp: BTreeMap::new(),
             started_unix_secs,
         };
         let points = daemon.config.attach_points();
@@ -113,16 +114,20 @@ impl Daemon {
                     .iter()
                     .map(|map| pins::map_pin_path(&dir, map).display().to_string()),
             );
-            ports.extend(datapath.ports().iter().map(|port| PortStatus {
-                role: port.point.role.clone(),
-                instance: instance.clone(),
-                netns: port.point.netns.clone(),
-                interface: port.point.interface.clone(),
-                ifindex: port.ifindex,
-                program: PROG_PORT_CLASSIFIER.to_owned(),
-                program_id: id,
-                counters: counters.get(&port.ifindex).cloned().unwrap_or_default(),
-            }));
+            ports.extend(
+                datapath.ports().iter().filter(|port| port.program == PROG_PORT_CLASSIFIER).map(
+                    |port| PortStatus {
+                        role: port.point.role.clone(),
+                        instance: instance.clone(),
+                        netns: port.point.netns.clone(),
+                        interface: port.point.interface.clone(),
+                        ifindex: port.ifindex,
+                        program: PROG_PORT_CLASSIFIER.to_owned(),
+                        program_id: id,
+                        counters: counters.get(&port.ifindex).cloned().unwrap_or_default(),
+                    },
+                ),
+            );
         }
         ports.sort_by_key(|port| {
             order.iter().position(|point| {

@@ -1,4 +1,4 @@
-//! Attaching the port classifier to the configured interfaces (TCX ingress,
+//! Attaching the programs to the configured interfaces (TCX ingress,
 //! kernel >= 6.6), each inside its own network namespace, and detaching it.
 //!
 //! TCX links are owned by their file descriptor: if the daemon dies, the
@@ -18,11 +18,13 @@ use crate::{
     netns::{with_netns, Netns},
 };
 
-/// One interface with the classifier attached.
+/// One program attached to one interface.
 #[derive(Debug)]
 pub struct AttachedPort {
     pub point: AttachPoint,
     pub ifindex: u32,
+    /// One of [`PROGRAMS`].
+    pub program: &'static str,
     link: SchedClassifierLinkId,
 }
 
@@ -94,17 +96,29 @@ impl Datapath {
         point: &AttachPoint,
         netns: Option<&Netns>,
     ) -> Result<(), DatapathError> {
+        self.attach_program(PROG_PORT_CLASSIFIER, point, netns).map(|_| ())
+    }
+
+    /// Attaches program `name` (one of [`PROGRAMS`]) to `point.interface`
+    /// at TC ingress, after what is already attached there, inside `netns`
+    /// (the namespace `point.netns` names).
+    pub fn attach_program(
+        &mut self,
+        name: &'static str,
+        point: &AttachPoint,
+        netns: Option<&Netns>,
+    ) -> Result<u32, DatapathError> {
         let interface_error = |reason: String| DatapathError::Interface {
             interface: point.interface.clone(),
             netns: netns.map(|ns| format!(" in netns {}", ns.name())).unwrap_or_default(),
             reason,
         };
-        let program = classifier_mut(&mut self.ebpf)?;
+        let program = program_mut(&mut self.ebpf, name)?;
         let (ifindex, link) = with_netns(netns, || {
             let ifindex = interface_index(&point.interface).map_err(&interface_error)?;
-            let link = program
-                .attach(&point.interface, TcAttachType::Ingress)
-                .map_err(|err| interface_error(format!("attaching TC ingress program: {err}")))?;
+            let link = program.attach(&point.interface, TcAttachType::Ingress).map_err(|err| {
+                interface_error(format!("attaching TC ingress program {name}: {err}"))
+            })?;
             Ok::<_, DatapathError>((ifindex, link))
         })??;
         tracing::info!(
@@ -112,30 +126,47 @@ impl Datapath {
             interface = %point.interface,
             netns = point.netns.as_deref().unwrap_or("(own)"),
             ifindex,
-            program = PROG_PORT_CLASSIFIER,
+            program = name,
             "attached at tcx ingress"
         );
-        self.ports.push(AttachedPort { point: point.clone(), ifindex, link });
-        Ok(())
+        self.ports.push(AttachedPort { point: point.clone(), ifindex, program: name, link });
+        Ok(ifindex)
     }
 
-    /// Detaches the classifier from one interface. An interface that has
-    /// disappeared (its link already gone) is not an error.
-    pub fn detach(&mut self, point: &AttachPoint) -> Result<(), DatapathError> {
-        let Some(index) = self.ports.iter().position(|port| &port.point == point) else {
+    /// Detaches program `name` from one interface; not attached is fine.
+    pub fn detach_program(
+        &mut self,
+        name: &'static str,
+        point: &AttachPoint,
+    ) -> Result<(), DatapathError> {
+        let Some(index) =
+            self.ports.iter().position(|port| &port.point == point && port.program == name)
+        else {
             return Ok(());
         };
         let port = self.ports.remove(index);
-        classifier_mut(&mut self.ebpf)?
+        program_mut(&mut self.ebpf, name)?
             .detach(port.link)
-            .map_err(|cause| DatapathError::Program { name: PROG_PORT_CLASSIFIER, cause })?;
-        tracing::info!(role = %point.role, interface = %point.interface, "detached");
+            .map_err(|cause| DatapathError::Program { name, cause })?;
+        tracing::info!(role = %point.role, interface = %point.interface, program = name, "detached");
         Ok(())
+    }
+
+    /// Detaches every program from one interface.
+    pub fn detach(&mut self, point: &AttachPoint) -> Result<(), DatapathError> {
+        let mut first_error = None;
+        for name in PROGRAMS.iter().rev() {
+            if let Err(err) = self.detach_program(name, point) {
+                first_error.get_or_insert(err);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
     }
 
     /// Detaches everything; returns the first error after trying them all.
     pub fn detach_all(&mut self) -> Result<(), DatapathError> {
-        let points: Vec<_> = self.ports.iter().map(|port| port.point.clone()).collect();
+        let mut points: Vec<_> = self.ports.iter().map(|port| port.point.clone()).collect();
+        points.dedup();
         let mut first_error = None;
         for point in points {
             if let Err(err) = self.detach(&point) {
@@ -160,12 +191,8 @@ fn program_mut<'a>(
         .map_err(|cause| DatapathError::Program { name, cause })
 }
 
-fn classifier_mut(ebpf: &mut Ebpf) -> Result<&mut SchedClassifier, DatapathError> {
-    program_mut(ebpf, PROG_PORT_CLASSIFIER)
-}
-
 /// `if_nametoindex` in the calling thread's namespace.
-fn interface_index(name: &str) -> Result<u32, String> {
+pub fn interface_index(name: &str) -> Result<u32, String> {
     let c_name = CString::new(name).map_err(|_| "name contains a NUL byte".to_owned())?;
     // SAFETY: `c_name` is a valid NUL-terminated string for the whole call.
     let index = unsafe { libc::if_nametoindex(c_name.as_ptr()) };

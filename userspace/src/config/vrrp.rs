@@ -1,0 +1,180 @@
+//! Validation of `[[balancer.vrrp]]` sections into [`VrrpInstance`].
+
+use std::{net::Ipv4Addr, time::Duration};
+
+use super::{file::VrrpSection, ConfigError};
+use crate::vrrp::Version;
+
+/// Most virtual addresses per instance (the fast path checks up to 8
+/// in-kernel; more are validated by the daemon).
+pub const MAX_VIRTUAL_ADDRESSES: usize = 20;
+/// Longest preempt delay and gratuitous-ARP delay accepted, as keepalived.
+pub const MAX_DELAY_SECS: f64 = 1000.0;
+/// Most gratuitous ARPs per burst.
+pub const MAX_GARP_REPEAT: i64 = 100;
+
+/// One validated virtual router instance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VrrpInstance {
+    pub name: String,
+    pub interface: String,
+    pub vrid: u8,
+    pub priority: u8,
+    pub advert_interval: Duration,
+    pub version: Version,
+    pub virtual_addresses: Vec<(Ipv4Addr, u8)>,
+    pub preempt: bool,
+    pub preempt_delay: Option<Duration>,
+    pub garp_count: u32,
+    pub garp_repeat: u32,
+    pub garp_delay: Duration,
+    pub fast_path: bool,
+}
+
+pub(super) fn vrrp_instance(
+    prefix: &str,
+    section: VrrpSection,
+    interfaces: &[String],
+) -> Result<VrrpInstance, ConfigError> {
+    let key = |name: &str| format!("{prefix}.{name}");
+    if section.instance.is_empty() {
+        return Err(ConfigError::invalid(key("instance"), "must not be empty"));
+    }
+    if !interfaces.contains(&section.interface) {
+        return Err(ConfigError::invalid(
+            key("interface"),
+            format!(
+                "{:?} is not one of this balancer's interfaces {interfaces:?}",
+                section.interface
+            ),
+        ));
+    }
+    let vrid = in_range(&key("vrid"), section.vrid, 1, 255)?;
+    let priority = in_range(&key("priority"), section.priority, 1, 255)?;
+    let version = match section.version.unwrap_or(2) {
+        2 => Version::V2,
+        3 => Version::V3,
+        other => {
+            return Err(ConfigError::invalid(key("version"), format!("{other} is not 2 or 3")))
+        }
+    };
+    let advert_interval = advert_interval(&key("advert_int"), section.advert_int, version)?;
+    let virtual_addresses =
+        virtual_addresses(&key("virtual_ipaddress"), &section.virtual_ipaddress)?;
+    let preempt_delay = match section.preempt_delay {
+        None => None,
+        Some(secs) => Some(seconds(&key("preempt_delay"), secs)?).filter(|delay| !delay.is_zero()),
+    };
+    let garp_delay = seconds(&key("garp_master_delay"), section.garp_master_delay.unwrap_or(5.0))?;
+    let garp_count = in_range(
+        &key("garp_master_repeat"),
+        section.garp_master_repeat.unwrap_or(5),
+        1,
+        MAX_GARP_REPEAT,
+    )?;
+    Ok(VrrpInstance {
+        name: section.instance,
+        interface: section.interface,
+        vrid,
+        priority,
+        advert_interval,
+        version,
+        virtual_addresses,
+        preempt: section.preempt.unwrap_or(true),
+        preempt_delay,
+        garp_count,
+        garp_repeat: u32::from(!garp_delay.is_zero()),
+        garp_delay,
+        fast_path: section.fast_path.unwrap_or(true),
+    })
+}
+
+fn in_range<T: TryFrom<i64>>(key: &str, value: i64, min: i64, max: i64) -> Result<T, ConfigError> {
+    if value < min || value > max {
+        return Err(ConfigError::invalid(key, format!("{value} is outside {min}-{max}")));
+    }
+    T::try_from(value).map_err(|_| ConfigError::invalid(key, format!("{value} does not fit")))
+}
+
+fn seconds(key: &str, secs: f64) -> Result<Duration, ConfigError> {
+    if !secs.is_finite() || !(0.0..=MAX_DELAY_SECS).contains(&secs) {
+        return Err(ConfigError::invalid(key, format!("{secs} s is outside 0-{MAX_DELAY_SECS} s")));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn advert_interval(
+    key: &str,
+    secs: Option<f64>,
+    version: Version,
+) -> Result<Duration, ConfigError> {
+    let secs = secs.unwrap_or(1.0);
+    let centis = (secs * 100.0).round();
+    let whole_centis = secs.is_finite() && (secs * 100.0 - centis).abs() < 1e-6;
+    match version {
+        Version::V2 => {
+            if !whole_centis || centis % 100.0 != 0.0 || !(1.0..=255.0).contains(&secs) {
+                return Err(ConfigError::invalid(
+                    key,
+                    format!("{secs} s: VRRPv2 needs whole seconds, 1-255 (use version = 3 for sub-second adverts)"),
+                ));
+            }
+        }
+        Version::V3 => {
+            if !whole_centis || !(1.0..=4095.0).contains(&centis) {
+                return Err(ConfigError::invalid(
+                    key,
+                    format!("{secs} s: VRRPv3 needs whole centiseconds, 0.01-40.95 s"),
+                ));
+            }
+        }
+    }
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "`centis` is a whole number in 1..=25500 here"
+    )]
+    let centis = centis as u64;
+    Ok(Duration::from_millis(centis * 10))
+}
+
+fn virtual_addresses(key: &str, values: &[String]) -> Result<Vec<(Ipv4Addr, u8)>, ConfigError> {
+    if values.is_empty() {
+        return Err(ConfigError::invalid(key, "at least one virtual address is needed"));
+    }
+    if values.len() > MAX_VIRTUAL_ADDRESSES {
+        return Err(ConfigError::invalid(
+            key,
+            format!("at most {MAX_VIRTUAL_ADDRESSES} addresses"),
+        ));
+    }
+    let mut addresses: Vec<(Ipv4Addr, u8)> = Vec::new();
+    for (index, value) in values.iter().enumerate() {
+        let key = format!("{key}[{index}]");
+        let (address, prefix) = match value.split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix)),
+            None => (value.as_str(), None),
+        };
+        let address: Ipv4Addr = address
+            .parse()
+            .map_err(|_| ConfigError::invalid(&key, format!("{value:?} is not an IPv4 address")))?;
+        // keepalived's default for a virtual address without a mask: /32.
+        let prefix = match prefix {
+            None => 32,
+            Some(text) => text.parse::<u8>().ok().filter(|len| *len <= 32).ok_or_else(|| {
+                ConfigError::invalid(&key, format!("{value:?}: prefix must be 0-32"))
+            })?,
+        };
+        if address.is_unspecified() || address.is_multicast() || address.is_broadcast() {
+            return Err(ConfigError::invalid(
+                &key,
+                format!("{address} cannot be a virtual address"),
+            ));
+        }
+        if addresses.iter().any(|(existing, _)| *existing == address) {
+            return Err(ConfigError::invalid(&key, format!("{address} is listed twice")));
+        }
+        addresses.push((address, prefix));
+    }
+    Ok(addresses)
+}

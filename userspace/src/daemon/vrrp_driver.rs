@@ -1,0 +1,374 @@
+//! The tokio driver of one VRRP instance: the thin I/O layer around the
+//! pure [`VirtualRouter`]. It turns socket reads, link events, the fast
+//! path's master record and `sleep_until(poll_timeout())` into inputs, and
+//! applies the machine's actions: adverts on the raw socket, virtual
+//! addresses through rtnetlink, gratuitous ARPs on a packet socket, and a
+//! log line per transition.
+//!
+//! Everything that touches the network is created inside the balancer's
+//! namespace when the driver is spawned; sockets keep that namespace.
+
+use std::{
+    net::Ipv4Addr,
+    path::PathBuf,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use tokio::sync::{oneshot, watch};
+use tracing::Instrument as _;
+
+use super::{
+    vrrp_fast_path::FastPath,
+    vrrp_report::{TransitionRecord, VrrpReport},
+};
+use crate::{
+    config::VrrpInstance,
+    net::{addresses, arp, link, vrrp_socket::VrrpSocket},
+    netns::Netns,
+    vrrp::{
+        packet::VRRP_MULTICAST_V4, Action, Advertisement, Auth, Config, IpMeta, Params,
+        VirtualRouter,
+    },
+};
+
+/// Transitions kept for `halb vrrp status`.
+const TRANSITION_HISTORY: usize = 16;
+
+#[derive(Debug, thiserror::Error)]
+pub enum VrrpDriverError {
+    #[error("vrrp instance {instance}: {what}: {cause}")]
+    Setup { instance: String, what: &'static str, cause: String },
+}
+
+/// A running driver: its status feed and the way to stop it.
+pub struct VrrpDriver {
+    pub config: VrrpInstance,
+    pub balancer: String,
+    status: watch::Receiver<VrrpReport>,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl VrrpDriver {
+    /// Opens the sockets inside `netns` and starts the instance. The
+    /// instance's fast path (if enabled) must already be attached; its maps
+    /// are reached through `pin_dir`.
+    pub fn spawn(
+        config: VrrpInstance,
+        balancer: &str,
+        netns: Option<&Netns>,
+        pin_dir: Option<PathBuf>,
+    ) -> Result<Self, VrrpDriverError> {
+        let setup = |what: &'static str| {
+            let instance = config.name.clone();
+            move |cause: String| VrrpDriverError::Setup { instance, what, cause }
+        };
+        let guard =
+            netns.map(Netns::enter).transpose().map_err(|err| setup("netns")(err.to_string()))?;
+        let ifindex = crate::datapath::attach::interface_index(&config.interface)
+            .map_err(setup("interface"))?;
+        let socket = VrrpSocket::open(&config.interface, ifindex)
+            .map_err(|err| setup("VRRP socket")(err.to_string()))?;
+        let arp =
+            arp::ArpSender::open(ifindex).map_err(|err| setup("ARP socket")(err.to_string()))?;
+        let netlink = link::connect().map_err(|err| setup("rtnetlink")(err.to_string()))?;
+        let links = link::watch().map_err(|err| setup("link monitor")(err.to_string()))?;
+        drop(guard);
+        let fast_path = pin_dir.map(|dir| FastPath::new(dir, config.vrid));
+
+        let (status_tx, status) = watch::channel(VrrpReport::starting(&config, balancer));
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let io = Io { socket, arp, netlink, links, ifindex, fast_path };
+        let instance = config.clone();
+        let balancer_name = balancer.to_owned();
+        let span = tracing::info_span!("vrrp", instance = %instance.name, vrid = instance.vrid);
+        let task = tokio::spawn(
+            async move {
+                let failed = status_tx.clone();
+                match Running::start(instance, balancer_name, io, status_tx).await {
+                    Ok(running) => running.run(stop_rx).await,
+                    Err(err) => {
+                        tracing::error!(%err, "vrrp instance could not start");
+                        failed.send_modify(|report| {
+                            "FAILED".clone_into(&mut report.state);
+                            report.last_reason = Some(err);
+                        });
+                    }
+                }
+            }
+            .instrument(span),
+        );
+        Ok(Self { config, balancer: balancer.to_owned(), status, stop: Some(stop_tx), task })
+    }
+
+    /// The latest status report.
+    #[must_use]
+    pub fn report(&self) -> VrrpReport {
+        self.status.borrow().clone()
+    }
+
+    /// Graceful stop: a master resigns (priority 0) and drops its
+    /// addresses. Waits at most `timeout`.
+    pub async fn stop(mut self, timeout: Duration) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if tokio::time::timeout(timeout, &mut self.task).await.is_err() {
+            tracing::warn!(instance = %self.config.name, "vrrp instance did not stop in time");
+            self.task.abort();
+        }
+    }
+}
+
+/// The instance's sockets and handles.
+struct Io {
+    socket: VrrpSocket,
+    arp: arp::ArpSender,
+    netlink: rtnetlink::Handle,
+    links: tokio::sync::mpsc::UnboundedReceiver<(u32, bool)>,
+    ifindex: u32,
+    fast_path: Option<FastPath>,
+}
+
+struct Running {
+    config: VrrpInstance,
+    balancer: String,
+    io: Io,
+    router: VirtualRouter,
+    primary: Ipv4Addr,
+    mac: [u8; 6],
+    carrier: bool,
+    status: watch::Sender<VrrpReport>,
+    history: Vec<TransitionRecord>,
+    errors: u64,
+    decode_errors: u64,
+}
+
+impl Running {
+    async fn start(
+        config: VrrpInstance,
+        balancer: String,
+        io: Io,
+        status: watch::Sender<VrrpReport>,
+    ) -> Result<Self, String> {
+        let info =
+            link::info(&io.netlink, &config.interface).await.map_err(|err| err.to_string())?;
+        let primary = link::primary_ipv4(&io.netlink, io.ifindex)
+            .await
+            .map_err(|err| err.to_string())?
+            .ok_or_else(|| format!("interface {} has no IPv4 address", config.interface))?;
+        io.socket.set_source(primary).map_err(|err| format!("multicast source: {err}"))?;
+        let mut params = Params::new(
+            config.vrid,
+            config.priority,
+            primary,
+            config.virtual_addresses.iter().map(|(address, _)| *address).collect(),
+        );
+        params.advert_interval = config.advert_interval;
+        params.version = config.version;
+        params.preempt = config.preempt;
+        params.preempt_delay = config.preempt_delay;
+        params.garp_count = config.garp_count;
+        params.garp_repeat = config.garp_repeat;
+        params.garp_delay = config.garp_delay;
+        let router = VirtualRouter::new(Config::try_from(params).map_err(|err| err.to_string())?);
+        if let Some(fast_path) = &io.fast_path {
+            fast_path.configure(config.version, primary).map_err(|err| err.to_string())?;
+        }
+        tracing::info!(%primary, interface = %config.interface, fast_path = io.fast_path.is_some(), "vrrp instance starting");
+        let mut running = Self {
+            config,
+            balancer,
+            io,
+            router,
+            primary,
+            mac: info.mac,
+            carrier: info.running,
+            status,
+            history: Vec::new(),
+            errors: 0,
+            decode_errors: 0,
+        };
+        let now = Instant::now();
+        if !running.carrier {
+            running.router.interface_down(now);
+        }
+        running.router.startup(now);
+        Ok(running)
+    }
+
+    async fn run(mut self, mut stop: oneshot::Receiver<()>) {
+        loop {
+            self.apply_actions().await;
+            self.publish();
+            let deadline = self.router.poll_timeout();
+            let sleep = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = &mut stop => break,
+                received = self.io.socket.recv() => self.on_packet(received),
+                () = sleep => {
+                    self.replay_fast_path();
+                    self.router.handle_timeout(Instant::now());
+                }
+                Some((index, running)) = self.io.links.recv() => {
+                    if index == self.io.ifindex && running != self.carrier {
+                        self.carrier = running;
+                        let now = Instant::now();
+                        if running {
+                            self.router.interface_up(now);
+                        } else {
+                            self.router.interface_down(now);
+                        }
+                    }
+                }
+            }
+        }
+        self.router.shutdown(Instant::now());
+        self.apply_actions().await;
+        if let Some(fast_path) = &self.io.fast_path {
+            fast_path.forget();
+        }
+        self.publish();
+        tracing::info!("vrrp instance stopped");
+    }
+
+    fn on_packet(
+        &mut self,
+        received: std::io::Result<Result<crate::net::vrrp_socket::Received, &'static str>>,
+    ) {
+        let packet = match received {
+            Ok(Ok(packet)) => packet,
+            Ok(Err(reason)) => {
+                self.decode_errors += 1;
+                tracing::debug!(reason, "unparsable packet on the VRRP socket");
+                return;
+            }
+            Err(err) => {
+                self.errors += 1;
+                tracing::warn!(%err, "VRRP socket receive failed");
+                return;
+            }
+        };
+        let meta = IpMeta { src: packet.source, dst: packet.destination, ttl: packet.ttl };
+        match Advertisement::decode(&packet.payload, &meta) {
+            Ok(advert) => {
+                let verdict = self.router.handle_advert(Instant::now(), packet.source, &advert);
+                tracing::trace!(from = %packet.source, priority = advert.priority, ?verdict, "advert");
+            }
+            Err(err) => {
+                self.decode_errors += 1;
+                tracing::debug!(from = %packet.source, %err, "invalid VRRP advert dropped");
+            }
+        }
+    }
+
+    /// Feeds the machine the latest advert the fast path absorbed, so a
+    /// backup's master-down timer sees adverts that never reached the socket.
+    fn replay_fast_path(&mut self) {
+        let Some(fast_path) = &mut self.io.fast_path else { return };
+        let Some((seen_at, source, advert)) = fast_path.unseen_advert(self.config.version) else {
+            return;
+        };
+        if source == self.primary {
+            return;
+        }
+        let advert = Advertisement {
+            addresses: self.config.virtual_addresses.iter().map(|(address, _)| *address).collect(),
+            auth: Auth::None,
+            ..advert
+        };
+        self.router.handle_advert(seen_at, source, &advert);
+    }
+
+    async fn apply_actions(&mut self) {
+        while let Some(action) = self.router.poll_action() {
+            if let Err(err) = self.apply(action).await {
+                self.errors += 1;
+                tracing::warn!(%err, "vrrp action failed");
+            }
+        }
+    }
+
+    async fn apply(&mut self, action: Action) -> Result<(), String> {
+        match action {
+            Action::SendAdvert(advert) => {
+                let bytes = advert
+                    .encode(self.primary, VRRP_MULTICAST_V4)
+                    .map_err(|err| err.to_string())?;
+                self.io.socket.send(&bytes).await.map_err(|err| format!("sending advert: {err}"))
+            }
+            Action::AddAddresses(list) => {
+                for address in list {
+                    let prefix = self.prefix_of(address);
+                    addresses::add(&self.io.netlink, self.io.ifindex, address, prefix)
+                        .await
+                        .map_err(|err| format!("adding {address}/{prefix}: {err}"))?;
+                }
+                Ok(())
+            }
+            Action::RemoveAddresses(list) => {
+                for address in list {
+                    addresses::remove(&self.io.netlink, self.io.ifindex, address)
+                        .await
+                        .map_err(|err| format!("removing {address}: {err}"))?;
+                }
+                Ok(())
+            }
+            Action::SendGratuitousArp { count } => {
+                for (address, _) in &self.config.virtual_addresses {
+                    let frame = arp::gratuitous_frame(self.mac, *address);
+                    for _ in 0..count {
+                        self.io
+                            .arp
+                            .send(&frame)
+                            .map_err(|err| format!("gratuitous ARP for {address}: {err}"))?;
+                    }
+                }
+                Ok(())
+            }
+            Action::Transition { at: _, from, to, reason } => {
+                tracing::info!("vrid {} {from} -> {to}: {reason}", self.config.vrid);
+                let unix_ms = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX));
+                self.history.push(TransitionRecord {
+                    unix_ms,
+                    from: from.to_string(),
+                    to: to.to_string(),
+                    reason: reason.to_string(),
+                });
+                if self.history.len() > TRANSITION_HISTORY {
+                    self.history.remove(0);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn prefix_of(&self, address: Ipv4Addr) -> u8 {
+        self.config
+            .virtual_addresses
+            .iter()
+            .find(|(candidate, _)| *candidate == address)
+            .map_or(32, |(_, prefix)| *prefix)
+    }
+
+    fn publish(&self) {
+        let report = VrrpReport::new(
+            &self.config,
+            &self.balancer,
+            &self.router.status(),
+            self.primary,
+            &self.history,
+            self.errors,
+            self.decode_errors,
+            self.io.fast_path.as_ref().map(FastPath::counters),
+        );
+        self.status.send_replace(report);
+    }
+}
