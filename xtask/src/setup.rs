@@ -141,8 +141,14 @@ fn rust_src() -> anyhow::Result<()> {
     ]))
 }
 
+/// bpf-linker links against the nightly's own libLLVM, which only the
+/// nightly's environment puts on the library path; aya-build runs it the
+/// same way (`rustup run nightly`), so that is how we check it.
 fn bpf_linker_version() -> Option<String> {
-    let out = Command::new("bpf-linker").arg("--version").output().ok()?;
+    let out = Command::new("rustup")
+        .args(["run", "nightly", "bpf-linker", "--version"])
+        .output()
+        .ok()?;
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
@@ -180,7 +186,7 @@ fn bpf_linker() -> anyhow::Result<()> {
     )?;
     bpf_linker_version()
         .map(|_| ())
-        .context("bpf-linker was installed but does not run; is ~/.cargo/bin on PATH?")
+        .context("bpf-linker was installed but `rustup run nightly bpf-linker --version` fails; is ~/.cargo/bin on PATH?")
 }
 
 fn bpffs() -> anyhow::Result<()> {

@@ -1,0 +1,279 @@
+//! The scenario lab: SCENARIO.md's eleven nodes as network namespaces on this machine.
+//!
+//! `cargo xtask lab up` builds the topology (namespaces `P-<node>`, bridges, veth cables,
+//! VXLAN), starts the classic stack (nginx, keepalived, haproxy, kernel STP and VXLAN) and
+//! waits until it is healthy; `fail`/`heal` break and repair links, bridges and nodes;
+//! `check` measures the four checkpoints; `down` removes everything. Run files live in
+//! `/run/halb-lab/P/`. Every command that changes a lab holds that prefix's lock.
+//!
+//! Modules: [`topo`] (the topology as data), [`plan`] (which implementation runs each
+//! component), [`stp`] (802.1D prediction), [`kernel`] (reading live state), [`sys`]
+//! (commands, namespaces, processes), [`rundir`] (run dir, lock), [`services`] and [`daemon`]
+//! (processes), [`up`], [`down`], [`faults`], [`health`], [`status`], [`probe`] (HTTP
+//! probing), [`check`] (the checkpoints), [`demo`].
+
+pub mod check;
+pub mod daemon;
+pub mod demo;
+pub mod down;
+pub mod faults;
+pub mod health;
+pub mod kernel;
+pub mod plan;
+pub mod probe;
+pub mod rundir;
+pub mod services;
+pub mod status;
+pub mod stp;
+pub mod sys;
+pub mod topo;
+pub mod up;
+
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use clap::{Args, Subcommand};
+
+pub use check::CheckResult;
+pub use demo::{demo, DemoArgs};
+pub use faults::Fault;
+pub use plan::{Stack, StackKind, StackSpec, StpTimers};
+pub use rundir::{Lab, LabConfig};
+
+/// The scenario lab in network namespaces (root only).
+#[derive(Args, Debug)]
+pub struct LabArgs {
+    /// Lab prefix: namespaces are PREFIX-<node>, run files under /run/halb-lab/PREFIX/.
+    #[arg(long, global = true, default_value = "halb")]
+    pub prefix: String,
+    #[command(subcommand)]
+    pub command: LabCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LabCommand {
+    /// Build the topology, start the stack, wait until healthy.
+    Up(UpArgs),
+    /// Remove everything of the lab (idempotent).
+    Down,
+    /// Namespaces, processes, STP ports, VRRP master, failed items.
+    Status,
+    /// Run a command inside a node: `lab exec swout1 -- bridge link show`.
+    Exec(ExecArgs),
+    /// Break a link, a bridge or a node.
+    Fail(FaultArgs),
+    /// Repair what `fail` broke.
+    Heal(FaultArgs),
+    /// Measure the four checkpoints of SCENARIO.md; non-zero exit if any fails.
+    Check,
+}
+
+#[derive(Args, Debug)]
+pub struct UpArgs {
+    /// Default implementation of all four components.
+    #[arg(long, value_enum, default_value = "classic")]
+    pub stack: StackKind,
+    /// STP: kernel|halb, or per bridge: vswout1=halb,vswout2=kernel,...
+    #[arg(long)]
+    pub stp: Option<String>,
+    /// VRRP: keepalived|halb, or per balancer: bal1=halb,bal2=keepalived
+    #[arg(long)]
+    pub vrrp: Option<String>,
+    /// L7 proxy: haproxy|halb, or per balancer: bal1=halb,bal2=haproxy
+    #[arg(long)]
+    pub proxy: Option<String>,
+    /// VXLAN: kernel|halb, or per host: host1=halb,host2=kernel
+    #[arg(long)]
+    pub vxlan: Option<String>,
+    /// STP timers: standard (hello 2 s, max age 20 s, forward delay 15 s) or fast (1/6/4 s).
+    #[arg(long, value_enum, default_value = "standard")]
+    pub stp_timers: StpTimers,
+    /// Also run the halb daemon on host1 and host2 (`$HALB_BIN` or `target/debug/halb`).
+    #[arg(long)]
+    pub daemon: bool,
+}
+
+impl UpArgs {
+    pub fn config(&self) -> Result<LabConfig> {
+        let spec = StackSpec {
+            stack: Some(self.stack),
+            stp: self.stp.as_deref(),
+            vrrp: self.vrrp.as_deref(),
+            proxy: self.proxy.as_deref(),
+            vxlan: self.vxlan.as_deref(),
+        };
+        Ok(LabConfig { stack: Stack::parse(&spec)?, timers: self.stp_timers, daemon: self.daemon })
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ExecArgs {
+    /// Node: user, user2, swout1, swout2, host1, host2, bal1, bal2, serv1, serv2, serv3.
+    pub node: String,
+    /// The command and its arguments (after `--`).
+    #[arg(last = true, required = true)]
+    pub cmd: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct FaultArgs {
+    #[command(subcommand)]
+    pub target: FaultTarget,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FaultTarget {
+    /// A cable, both ends down/up. Ends are nodes, bridges or node:ifname
+    /// (`swout1 swout2`, `swout1 vswout1`, `bal1:ext host1`).
+    Link { a: String, b: String },
+    /// A whole switch: the bridge and all its ports (peers lose carrier).
+    Bridge { name: String },
+    /// A node's processes (nginx, keepalived, haproxy, halb), killed / restarted.
+    Node { name: String },
+}
+
+impl FaultTarget {
+    pub fn fault(&self) -> Result<Fault> {
+        match self {
+            FaultTarget::Link { a, b } => Fault::link(a, b),
+            FaultTarget::Bridge { name } => Fault::bridge(name),
+            FaultTarget::Node { name } => Fault::node(name),
+        }
+    }
+}
+
+const LOCK_WAIT: Duration = Duration::from_mins(10);
+
+/// `cargo xtask lab ...`
+pub fn main(args: LabArgs) -> Result<()> {
+    let lab = Lab::new(&args.prefix)?;
+    match args.command {
+        LabCommand::Up(up) => up::up(&lab, &up.config()?),
+        LabCommand::Down => down::down(&lab),
+        LabCommand::Status => status::status(&lab),
+        LabCommand::Exec(e) => {
+            let code = exec(&lab, &e.node, &e.cmd)?;
+            if code != 0 {
+                std::process::exit(code);
+            }
+            Ok(())
+        }
+        LabCommand::Fail(f) => fail(&lab, &f.target.fault()?),
+        LabCommand::Heal(f) => heal(&lab, &f.target.fault()?),
+        LabCommand::Check => {
+            let results = check(&lab)?;
+            let failed = results.iter().filter(|r| !r.pass).count();
+            if failed > 0 {
+                bail!("{failed} of {} checkpoints failed", results.len());
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Runs `cmd` in the node's namespace with the terminal attached; returns its exit code
+/// (128 + signal if it was killed).
+pub fn exec(lab: &Lab, node: &str, cmd: &[String]) -> Result<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    if !topo::is_node(node) {
+        bail!("no node {node:?} (nodes: {})", topo::NODES.join(", "));
+    }
+    let ns = lab.ns(node);
+    if !sys::ns_exists(&ns) {
+        bail!("namespace {ns} does not exist; is lab {:?} up?", lab.prefix);
+    }
+    let Some((program, rest)) = cmd.split_first() else { bail!("no command given") };
+    let status = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns, program])
+        .args(rest)
+        .status()
+        .map_err(|e| anyhow::anyhow!("cannot run ip netns exec: {e}"))?;
+    Ok(status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
+}
+
+pub fn fail(lab: &Lab, fault: &Fault) -> Result<()> {
+    sys::require_root()?;
+    lab.config()?;
+    let _lock = lab.lock(LOCK_WAIT)?;
+    faults::fail(lab, fault)
+}
+
+pub fn heal(lab: &Lab, fault: &Fault) -> Result<()> {
+    sys::require_root()?;
+    lab.config()?;
+    let _lock = lab.lock(LOCK_WAIT)?;
+    faults::heal(lab, fault)
+}
+
+/// Runs the four checkpoints and prints the table.
+pub fn check(lab: &Lab) -> Result<Vec<CheckResult>> {
+    check_with(lab, &|_| {})
+}
+
+/// Same, calling `intro` before each checkpoint (the demo narrates there).
+pub fn check_with(lab: &Lab, intro: &dyn Fn(&str)) -> Result<Vec<CheckResult>> {
+    sys::require_root()?;
+    // Refuse before creating a lock file for a lab that does not exist.
+    lab.config()?;
+    let _lock = lab.lock(LOCK_WAIT)?;
+    let results = check::run_all(lab, intro)?;
+    println!("\n{}", check::table(&results));
+    Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        cmd: Top,
+    }
+
+    #[derive(Subcommand)]
+    enum Top {
+        Lab(LabArgs),
+    }
+
+    fn parse(args: &[&str]) -> Result<LabArgs, clap::Error> {
+        let mut all = vec!["xtask", "lab"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all).map(|c| match c.cmd {
+            Top::Lab(l) => l,
+        })
+    }
+
+    #[test]
+    fn cli_shapes() {
+        let args = parse(&[
+            "up",
+            "--vrrp",
+            "bal1=halb,bal2=keepalived",
+            "--stp-timers",
+            "fast",
+            "--prefix",
+            "hlt-x",
+        ])
+        .unwrap();
+        assert_eq!(args.prefix, "hlt-x");
+        let LabCommand::Up(up_args) = args.command else { panic!("not up") };
+        let config = up_args.config().unwrap();
+        assert_eq!(config.timers, StpTimers::Fast);
+        assert_eq!(config.stack.get(plan::Component::Vrrp, "bal1"), plan::Impl::Halb);
+        assert!(config.stack.ensure_implemented().unwrap_err().to_string().contains("issue #4"));
+        let args = parse(&["fail", "link", "swout1", "swout2", "--prefix", "p"]).unwrap();
+        assert_eq!(args.prefix, "p");
+        let LabCommand::Fail(fail_args) = args.command else { panic!("not fail") };
+        assert_eq!(fail_args.target.fault().unwrap(), Fault::Link(0));
+        let args = parse(&["exec", "swout1", "--", "bridge", "-d", "link"]).unwrap();
+        let LabCommand::Exec(exec_args) = args.command else { panic!("not exec") };
+        assert_eq!(exec_args.cmd, ["bridge", "-d", "link"]);
+        assert!(parse(&["up", "--stack", "weird"]).is_err());
+        assert!(parse(&["exec", "swout1"]).is_err());
+        let args = parse(&["heal", "bridge", "nope"]).unwrap();
+        let LabCommand::Heal(heal_args) = args.command else { panic!("not heal") };
+        assert!(heal_args.target.fault().is_err());
+    }
+}

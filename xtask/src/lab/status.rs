@@ -1,0 +1,96 @@
+//! `lab status`: namespaces, processes, STP port states and roles, VRRP master, faults.
+//! Read-only, so it takes no lock and can run while `lab check` works.
+
+use anyhow::Result;
+
+use super::faults;
+use super::kernel;
+use super::rundir::Lab;
+use super::stp;
+use super::topo;
+
+pub fn status(lab: &Lab) -> Result<()> {
+    let existing = lab.existing_namespaces();
+    let config = lab.config().ok();
+    println!("lab {} ({})", lab.prefix, lab.dir.display());
+    match &config {
+        Some(c) => println!(
+            "  stack: {}; STP timers {}; halb daemon: {}",
+            c.stack,
+            c.timers.name(),
+            if c.daemon { "yes" } else { "no" }
+        ),
+        None => println!("  not up (no run dir)"),
+    }
+    let missing: Vec<String> =
+        topo::NODES.iter().map(|n| lab.ns(n)).filter(|ns| !existing.contains(ns)).collect();
+    println!(
+        "namespaces: {}/{} present{}",
+        existing.len(),
+        topo::NODES.len(),
+        if missing.is_empty() {
+            String::new()
+        } else {
+            format!("; missing: {}", missing.join(" "))
+        }
+    );
+    if existing.is_empty() {
+        return Ok(());
+    }
+    println!("processes:");
+    for (node, service, p) in lab.recorded() {
+        println!(
+            "  {node:<6} {service:<11} pid {:<8} {}",
+            p.pid,
+            if p.alive() { "running" } else { "DEAD" }
+        );
+    }
+    println!("STP:");
+    for br in topo::stp_bridges() {
+        if !existing.contains(&lab.ns(br.node)) {
+            continue;
+        }
+        match kernel::read_bridge(lab, br) {
+            Ok(b) => {
+                let root = if b.root_id == b.id {
+                    "root bridge".to_string()
+                } else {
+                    format!("root {}", stp::format_bridge_id(b.root_id))
+                };
+                println!(
+                    "  {} id {} ({root}, cost {})",
+                    b.name,
+                    stp::format_bridge_id(b.id),
+                    b.root_cost
+                );
+                for p in &b.ports {
+                    println!(
+                        "    {:<9} port {:#06x} cost {:<4} {:<10} {}",
+                        p.name,
+                        p.id,
+                        p.cost,
+                        b.role(p),
+                        p.state.name()
+                    );
+                }
+            }
+            Err(e) => println!("  {}: {e:#}", br.name),
+        }
+    }
+    let holders = kernel::vip_holders(lab);
+    println!(
+        "VRRP: VIP {} held by {}",
+        topo::VIP,
+        if holders.is_empty() { "nobody".to_string() } else { holders.join(" and ") }
+    );
+    let failed = faults::failed(lab);
+    if failed.is_empty() {
+        println!("failed: nothing");
+    } else {
+        println!("failed:");
+        for f in failed {
+            println!("  {f}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,286 @@
+//! `lab up`: namespaces, bridges, veth cables, VXLAN, addresses, services; then wait until
+//! the lab is healthy. Nothing is created in the root namespace: every veth is created inside
+//! a lab namespace with its peer sent straight to the other one.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+
+use super::plan::{Component, Impl};
+use super::rundir::{Lab, LabConfig};
+use super::sys::{self, ip_ns};
+use super::{daemon, down, health, services, topo};
+
+const LOCK_WAIT: Duration = Duration::from_mins(10);
+
+const TOOLS: [&str; 8] =
+    ["ip", "bridge", "nginx", "keepalived", "haproxy", "tcpdump", "ping", "grep"];
+
+fn check_tools() -> Result<()> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut dirs: Vec<std::path::PathBuf> = std::env::split_paths(&path).collect();
+    // Debian keeps daemons in sbin, which a non-login PATH may lack.
+    dirs.extend(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(std::path::PathBuf::from));
+    let missing: Vec<&str> =
+        TOOLS.iter().copied().filter(|t| !dirs.iter().any(|d| d.join(t).is_file())).collect();
+    if !missing.is_empty() {
+        bail!("missing tools: {}; run `cargo xtask setup`", missing.join(", "));
+    }
+    Ok(())
+}
+
+pub fn up(lab: &Lab, config: &LabConfig) -> Result<()> {
+    sys::require_root()?;
+    // Refuse plans that need missing pieces before anything exists.
+    config.stack.ensure_implemented()?;
+    if config.daemon {
+        daemon::binary()?;
+    }
+    check_tools()?;
+    let lock = lab.lock(LOCK_WAIT)?;
+    let existing = lab.existing_namespaces();
+    if lab.dir.exists() || !existing.is_empty() {
+        bail!(
+            "lab {:?} is already up (run dir {} or namespaces {}); run `cargo xtask lab down --prefix {}` first",
+            lab.prefix,
+            lab.dir.display(),
+            if existing.is_empty() { "-".to_string() } else { existing.join(" ") },
+            lab.prefix
+        );
+    }
+    let (hello, max_age, fwd) = config.timers.seconds();
+    println!(
+        "lab {}: {} (STP timers {}: hello {hello}s, max age {max_age}s, forward delay {fwd}s){}",
+        lab.prefix,
+        config.stack,
+        config.timers.name(),
+        if config.daemon { ", halb daemon on host1/host2" } else { "" }
+    );
+    lab.create_dirs()?;
+    lab.save_config(config)?;
+    if let Err(e) = build(lab, config) {
+        let cleanup = down::teardown(lab, &lock);
+        let e = e.context(format!(
+            "lab {} could not be built; what was created has been removed",
+            lab.prefix
+        ));
+        return Err(match cleanup {
+            Ok(()) => e,
+            Err(c) => e.context(format!("and the clean-up failed too: {c:#}")),
+        });
+    }
+    let bound = config.timers.settle_bound();
+    println!("waiting for STP to converge, bal1 to hold the VIP and user to get an answer (up to {}s) ...", bound.as_secs());
+    let took = health::wait_healthy(lab, bound).with_context(|| {
+        format!(
+            "lab {p} is up but not healthy; it is left running for inspection (`cargo xtask lab status --prefix {p}`, logs in {}); `cargo xtask lab down --prefix {p}` removes it",
+            lab.dir.join("logs").display(),
+            p = lab.prefix
+        )
+    })?;
+    println!(
+        "lab {} is up and healthy after {:.1}s; try `cargo xtask lab status --prefix {}`",
+        lab.prefix,
+        took.as_secs_f64(),
+        lab.prefix
+    );
+    Ok(())
+}
+
+fn build(lab: &Lab, config: &LabConfig) -> Result<()> {
+    create_namespaces(lab)?;
+    create_bridges(lab, config)?;
+    create_cables(lab)?;
+    create_vteps(lab, config)?;
+    addresses_and_links_up(lab, config)?;
+    start_services(lab, config)
+}
+
+fn create_namespaces(lab: &Lab) -> Result<()> {
+    for node in topo::NODES {
+        let ns = lab.ns(node);
+        sys::ip(&["netns", "add", &ns])?;
+        ip_ns(&ns, &["link", "set", "dev", "lo", "up"])?;
+        // IPv6 off: no DAD, MLD or router solicitations cluttering captures and bridges.
+        sys::ns_exec(
+            &ns,
+            "sysctl",
+            &[
+                "-q",
+                "-w",
+                "net.ipv6.conf.all.disable_ipv6=1",
+                "net.ipv6.conf.default.disable_ipv6=1",
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+fn create_bridges(lab: &Lab, config: &LabConfig) -> Result<()> {
+    let (hello, max_age, fwd) = config.timers.seconds();
+    for br in &topo::BRIDGES {
+        let ns = lab.ns(br.node);
+        let mut args: Vec<String> = [
+            "link",
+            "add",
+            "name",
+            br.name,
+            "address",
+            br.mac,
+            "type",
+            "bridge",
+            "mcast_snooping",
+            "0",
+        ]
+        .map(String::from)
+        .to_vec();
+        if br.stp {
+            match config.stack.get(Component::Stp, br.name) {
+                Impl::Classic => args.extend([
+                    "stp_state".to_string(),
+                    "1".into(),
+                    "priority".into(),
+                    br.priority.to_string(),
+                    "hello_time".into(),
+                    (hello * 100).to_string(),
+                    "max_age".into(),
+                    (max_age * 100).to_string(),
+                    "forward_delay".into(),
+                    (fwd * 100).to_string(),
+                ]),
+                Impl::Halb => config.stack.ensure_implemented()?,
+            }
+        } else {
+            args.extend(["stp_state".to_string(), "0".into()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ip_ns(&ns, &args).with_context(|| format!("creating bridge {}", br.name))?;
+    }
+    Ok(())
+}
+
+/// Cables in table order: the order fixes the bridge port numbers (and port ids).
+fn create_cables(lab: &Lab) -> Result<()> {
+    for cable in &topo::CABLES {
+        let (a, b) = (cable.a, cable.b);
+        ip_ns(
+            &lab.ns(a.node),
+            &[
+                "link",
+                "add",
+                "name",
+                a.ifname,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                b.ifname,
+                "netns",
+                &lab.ns(b.node),
+            ],
+        )
+        .with_context(|| format!("creating cable {}", cable.label()))?;
+        for e in cable.ends() {
+            let ns = lab.ns(e.node);
+            if cable.internal {
+                ip_ns(
+                    &ns,
+                    &["link", "set", "dev", e.ifname, "mtu", &topo::INTERNAL_MTU.to_string()],
+                )?;
+            }
+            if let Some(br) = e.bridge.and_then(topo::bridge) {
+                ip_ns(&ns, &["link", "set", "dev", e.ifname, "master", br.name])?;
+                if br.stp {
+                    sys::run(
+                        "bridge",
+                        &[
+                            "-n",
+                            &ns,
+                            "link",
+                            "set",
+                            "dev",
+                            e.ifname,
+                            "cost",
+                            &topo::PORT_COST.to_string(),
+                        ],
+                    )?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn create_vteps(lab: &Lab, config: &LabConfig) -> Result<()> {
+    for v in &topo::VTEPS {
+        let ns = lab.ns(v.node);
+        match config.stack.get(Component::Vxlan, v.node) {
+            Impl::Classic => {
+                ip_ns(
+                    &ns,
+                    &[
+                        "link",
+                        "add",
+                        "name",
+                        topo::VXLAN_DEV,
+                        "mtu",
+                        &topo::INTERNAL_MTU.to_string(),
+                        "type",
+                        "vxlan",
+                        "id",
+                        &topo::VNI.to_string(),
+                        "dstport",
+                        &topo::VXLAN_PORT.to_string(),
+                        "local",
+                        v.local,
+                        "remote",
+                        v.remote,
+                        "dev",
+                        v.underlay,
+                    ],
+                )
+                .with_context(|| format!("creating {} on {}", topo::VXLAN_DEV, v.node))?;
+                ip_ns(&ns, &["link", "set", "dev", topo::VXLAN_DEV, "master", v.bridge])?;
+            }
+            Impl::Halb => config.stack.ensure_implemented()?,
+        }
+    }
+    Ok(())
+}
+
+fn addresses_and_links_up(lab: &Lab, config: &LabConfig) -> Result<()> {
+    for br in &topo::BRIDGES {
+        if let Some(addr) = br.addr {
+            ip_ns(&lab.ns(br.node), &["addr", "add", addr, "dev", br.name])?;
+        }
+    }
+    for a in &topo::ADDRESSES {
+        ip_ns(&lab.ns(a.node), &["addr", "add", a.cidr, "dev", a.ifname])?;
+    }
+    for br in &topo::BRIDGES {
+        ip_ns(&lab.ns(br.node), &["link", "set", "dev", br.name, "up"])?;
+    }
+    for cable in &topo::CABLES {
+        for e in cable.ends() {
+            ip_ns(&lab.ns(e.node), &["link", "set", "dev", e.ifname, "up"])?;
+        }
+    }
+    for v in &topo::VTEPS {
+        if config.stack.get(Component::Vxlan, v.node) == Impl::Classic {
+            ip_ns(&lab.ns(v.node), &["link", "set", "dev", topo::VXLAN_DEV, "up"])?;
+        }
+    }
+    Ok(())
+}
+
+fn start_services(lab: &Lab, config: &LabConfig) -> Result<()> {
+    services::write_configs(lab, config)?;
+    for node in topo::NODES {
+        let started = services::start_node(lab, config, node)?;
+        if !started.is_empty() {
+            let names: Vec<&str> = started.iter().map(|s| s.name()).collect();
+            println!("  {node}: started {}", names.join(", "));
+        }
+    }
+    Ok(())
+}
