@@ -12,26 +12,9 @@ use std::{
     time::{Duration, Instant},
 };
 
+use halb_tests::{halb_bin, sh, signal, terminate};
+
 static NEXT: AtomicU32 = AtomicU32::new(0);
-
-fn halb_bin() -> PathBuf {
-    let path = std::env::var_os("HALB_BIN").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/halb"),
-        PathBuf::from,
-    );
-    assert!(path.exists(), "{} missing: run the suite with `cargo xtask test`", path.display());
-    path
-}
-
-fn sh(args: &[&str]) -> Output {
-    let output = Command::new(args[0]).args(&args[1..]).output().expect("spawn");
-    assert!(
-        output.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
 
 /// Two namespaces joined by a veth (`host`:`p1` <-> `bal`:`ext`), each end
 /// addressed, plus a run dir; all removed on drop.
@@ -189,26 +172,15 @@ impl Daemon {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    fn signal(&self, signal: i32) {
-        let pid = i32::try_from(self.child.id()).unwrap();
-        // SAFETY: kill(2) on the pid of a child we spawned and still own.
-        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+    fn signal(&self, number: i32) {
+        signal(&self.child, number);
     }
 
     /// SIGTERM and wait; returns whether it exited successfully.
     fn terminate(mut self) -> bool {
-        self.signal(libc::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.success();
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!("daemon ignored SIGTERM: {}", self.log_text());
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        match terminate(&mut self.child, Duration::from_secs(10)) {
+            Some(status) => status.success(),
+            None => panic!("daemon ignored SIGTERM: {}", self.log_text()),
         }
     }
 }
@@ -217,15 +189,7 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         // A failed assertion lands here with the daemon still running: stop
         // it the way an operator would, so it removes its own pins.
-        if self.child.try_wait().ok().flatten().is_none() {
-            self.signal(libc::SIGTERM);
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+        terminate(&mut self.child, Duration::from_secs(5));
     }
 }
 

@@ -9,32 +9,16 @@
 //! (a graceful stop must not wait for the master-down timer).
 
 use std::{
-    path::{Path, PathBuf},
+    path::PathBuf,
     process::{Child, Command, Stdio},
     sync::atomic::{AtomicU32, Ordering},
     time::{Duration, Instant},
 };
 
+use halb_tests::{halb_bin, sh, terminate};
+
 static NEXT: AtomicU32 = AtomicU32::new(0);
 const VIP: &str = "172.16.1.254";
-
-fn halb_bin() -> PathBuf {
-    let path = std::env::var_os("HALB_BIN").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/halb"),
-        PathBuf::from,
-    );
-    assert!(path.exists(), "{} missing: run the suite with `cargo xtask test`", path.display());
-    path
-}
-
-fn sh(args: &[&str]) {
-    let output = Command::new(args[0]).args(&args[1..]).output().expect("spawn");
-    assert!(
-        output.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Impl {
@@ -202,7 +186,7 @@ impl Lan {
     fn stop(&mut self, node: &str) {
         let index = self.daemons.iter().position(|(name, _)| name == node).expect("running");
         let (_, mut child) = self.daemons.remove(index);
-        terminate(&mut child);
+        terminate(&mut child, Duration::from_secs(5));
     }
 
     fn vrrp_status(&self, node: &str) -> serde_json::Value {
@@ -223,28 +207,10 @@ impl Lan {
     }
 }
 
-fn terminate(child: &mut Child) {
-    if child.try_wait().ok().flatten().is_some() {
-        return;
-    }
-    let pid = i32::try_from(child.id()).unwrap();
-    // SAFETY: kill(2) on a child we spawned and have not reaped.
-    unsafe { libc::kill(pid, libc::SIGTERM) };
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while child.try_wait().ok().flatten().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 impl Drop for Lan {
     fn drop(&mut self) {
         for (_, child) in &mut self.daemons {
-            terminate(child);
+            terminate(child, Duration::from_secs(5));
         }
         for node in ["sw", "b1", "b2", "user", "rogue"] {
             let _ = Command::new("ip").args(["netns", "del", &self.ns(node)]).status();

@@ -65,7 +65,7 @@ pub fn test(args: &TestArgs) -> anyhow::Result<()> {
     run_status(
         Command::new("cargo")
             .current_dir(&root)
-            .args(["test", "--workspace", "--exclude", "halb-ebpf"])
+            .args(["test", "--workspace", "--exclude", "halb-ebpf", "--no-fail-fast"])
             .args(&args.cargo_args)
             .env("HALB_BIN", halb_debug_binary()),
     )

@@ -499,6 +499,12 @@ fn check_l7(ctx: &mut Ctx) -> Result<()> {
             .is_ok_and(|mut v| v.pop().is_some_and(|r| r.is_ok_and(|b| via_bal2(&b))))
     });
     ensure!(ok, "user2 not served through bal2 within 30s");
+    // With vswout1 down, host1's VTEP (172.16.1.150 on vswout1) is gone, so
+    // serv1 and serv2 are out of bal2's reach until its health checks say
+    // so; until then a request may spend its time on a connect timeout.
+    for server in ["serv1", "serv2"] {
+        wait_server(lab, "bal2", server, false, Duration::from_secs(15))?;
+    }
     let replies = fetch(lab, "user2", 9)?;
     ensure!(
         replies.iter().all(|r| r.client == "10.0.0.251"),
