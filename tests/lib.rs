@@ -56,3 +56,138 @@ pub fn terminate(child: &mut Child, grace: Duration) -> Option<std::process::Exi
     let _ = child.wait();
     None
 }
+
+/// Runs `f` on a thread of its own inside named namespace `ns`, so the
+/// test's other threads stay where they are.
+pub fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let path = format!("/run/netns/{ns}");
+    std::thread::spawn(move || {
+        use std::os::fd::AsRawFd as _;
+        let target = std::fs::File::open(&path).expect("namespace file");
+        // SAFETY: setns on this short-lived thread only; the fd is open.
+        assert_eq!(
+            unsafe { libc::setns(target.as_raw_fd(), libc::CLONE_NEWNET) },
+            0,
+            "setns {path}"
+        );
+        f()
+    })
+    .join()
+    .expect("namespace thread")
+}
+
+/// One HTTP/1.1 GET with `Connection: close` from inside `ns`; the body,
+/// or an error text. Bounded by `timeout`.
+pub fn http_get(ns: &str, address: &str, path: &str, timeout: Duration) -> Result<String, String> {
+    use std::io::{Read as _, Write as _};
+    let address: std::net::SocketAddr = address.parse().map_err(|err| format!("{err}"))?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    in_netns(ns, move || {
+        let mut stream = std::net::TcpStream::connect_timeout(&address, timeout)
+            .map_err(|err| err.to_string())?;
+        stream.set_read_timeout(Some(timeout)).map_err(|err| err.to_string())?;
+        stream.write_all(request.as_bytes()).map_err(|err| err.to_string())?;
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).map_err(|err| err.to_string())?;
+        let text = String::from_utf8_lossy(&response).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").ok_or("no response head")?;
+        if !head.starts_with("HTTP/1.1 200") {
+            return Err(head.lines().next().unwrap_or_default().to_owned());
+        }
+        Ok(body.to_owned())
+    })
+}
+
+/// A small HTTP/1.1 server inside a namespace answering every request with
+/// `NAME client=PEER xff=X-FORWARDED-FOR` (keep-alive, Content-Length), as
+/// the lab's web servers do. Stops when dropped.
+pub struct NsHttpServer {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl NsHttpServer {
+    pub fn start(ns: &str, name: &str, bind: &str) -> Self {
+        use std::sync::{atomic::AtomicBool, Arc};
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (path, name, bind, flag) =
+            (format!("/run/netns/{ns}"), name.to_owned(), bind.to_owned(), Arc::clone(&stop));
+        let thread = std::thread::spawn(move || {
+            use std::os::fd::AsRawFd as _;
+            let target = std::fs::File::open(&path).expect("namespace file");
+            // SAFETY: setns on this server thread only; the fd is open.
+            assert_eq!(unsafe { libc::setns(target.as_raw_fd(), libc::CLONE_NEWNET) }, 0);
+            let listener = std::net::TcpListener::bind(&bind).expect("bind test server");
+            listener.set_nonblocking(true).unwrap();
+            ready_tx.send(()).unwrap();
+            while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((stream, peer)) => {
+                        let (name, flag) = (name.clone(), Arc::clone(&flag));
+                        std::thread::spawn(move || serve_connection(stream, peer, &name, &flag));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        ready_rx.recv_timeout(Duration::from_secs(5)).expect("test server up");
+        Self { stop, thread: Some(thread) }
+    }
+}
+
+fn serve_connection(
+    mut stream: std::net::TcpStream,
+    peer: std::net::SocketAddr,
+    name: &str,
+    stop: &std::sync::atomic::AtomicBool,
+) {
+    use std::io::{Read as _, Write as _};
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        match stream.read(&mut chunk) {
+            Ok(0) => return,
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue
+            }
+            Err(_) => return,
+        }
+        while let Some(end) = buffer.windows(4).position(|window| window == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buffer[..end]).into_owned();
+            buffer.drain(..end + 4);
+            let xff = head
+                .lines()
+                .find_map(|line| {
+                    let (key, value) = line.split_once(':')?;
+                    key.eq_ignore_ascii_case("x-forwarded-for").then(|| value.trim().to_owned())
+                })
+                .unwrap_or_default();
+            let body = format!("{name} client={} xff={xff}\n", peer.ip());
+            let response = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            if stream.write_all(response.as_bytes()).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+impl Drop for NsHttpServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

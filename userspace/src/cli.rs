@@ -54,6 +54,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// L7 proxies of running daemons.
+    Proxy {
+        #[command(subcommand)]
+        command: ProxyCommand,
+    },
     /// VRRP instances of running daemons.
     Vrrp {
         #[command(subcommand)]
@@ -67,6 +72,26 @@ enum Command {
         /// Directory of the control sockets.
         #[arg(long, default_value = DEFAULT_RUN_DIR)]
         run_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProxyCommand {
+    /// Per frontend, backend and server: requests, responses by class,
+    /// errors, retries, health, connections, latency.
+    Stats {
+        /// Only the daemon of this node (default: every daemon in the run dir).
+        #[arg(long)]
+        node: Option<String>,
+        /// Directory of the control sockets.
+        #[arg(long, default_value = DEFAULT_RUN_DIR)]
+        run_dir: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long, conflicts_with = "prometheus")]
+        json: bool,
+        /// Print the Prometheus text exposition (as the admin listener's /metrics).
+        #[arg(long)]
+        prometheus: bool,
     },
 }
 
@@ -97,6 +122,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Status { node, run_dir, json } => status(node.as_deref(), &run_dir, json),
         Command::Reload { node, run_dir } => reload(&node, &run_dir),
+        Command::Proxy { command: ProxyCommand::Stats { node, run_dir, json, prometheus } } => {
+            proxy_stats(node.as_deref(), &run_dir, json, prometheus)
+        }
         Command::Vrrp { command: VrrpCommand::Status { node, run_dir, json } } => {
             vrrp_status(node.as_deref(), &run_dir, json)
         }
@@ -165,6 +193,37 @@ fn status(node: Option<&str>, run_dir: &Path, json: bool) -> anyhow::Result<()> 
     } else {
         for report in &reports {
             print!("{}", render::status(report));
+        }
+    }
+    Ok(())
+}
+
+fn proxy_stats(
+    node: Option<&str>,
+    run_dir: &Path,
+    json: bool,
+    prometheus: bool,
+) -> anyhow::Result<()> {
+    let runtime = client_runtime()?;
+    let mut proxies = Vec::new();
+    for socket in sockets(node, run_dir)? {
+        match runtime.block_on(control::request(&socket, Request::Proxy))? {
+            Response::Proxy(stats) => proxies.extend(stats),
+            other => bail!("unexpected reply from {}: {other:?}", socket.display()),
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&proxies)?);
+    } else if proxies.is_empty() {
+        println!("no proxy configured");
+    } else if prometheus {
+        for (balancer, stats) in &proxies {
+            println!("# balancer {balancer}");
+            print!("{}", halb::proxy::stats::prometheus::render(stats));
+        }
+    } else {
+        for (balancer, stats) in &proxies {
+            print!("{}", render::proxy(balancer, stats));
         }
     }
     Ok(())

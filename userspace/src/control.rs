@@ -23,6 +23,7 @@ pub enum Request {
     Status,
     Reload,
     Vrrp,
+    Proxy,
 }
 
 impl Request {
@@ -32,6 +33,7 @@ impl Request {
             Request::Status => "status",
             Request::Reload => "reload",
             Request::Vrrp => "vrrp",
+            Request::Proxy => "proxy",
         }
     }
 
@@ -40,7 +42,10 @@ impl Request {
             "status" => Ok(Request::Status),
             "reload" => Ok(Request::Reload),
             "vrrp" => Ok(Request::Vrrp),
-            other => Err(format!("unknown request {other:?} (expected status, reload or vrrp)")),
+            "proxy" => Ok(Request::Proxy),
+            other => {
+                Err(format!("unknown request {other:?} (expected status, reload, vrrp or proxy)"))
+            }
         }
     }
 }
@@ -50,8 +55,13 @@ impl Request {
 #[serde(rename_all = "snake_case")]
 pub enum Response {
     Status(Box<DaemonStatus>),
-    Reloaded { attached: Vec<String>, detached: Vec<String> },
+    Reloaded {
+        attached: Vec<String>,
+        detached: Vec<String>,
+    },
     Vrrp(Vec<crate::daemon::vrrp_report::VrrpReport>),
+    /// Statistics of each balancer's proxy, by balancer name.
+    Proxy(Vec<(String, crate::proxy::StatsSnapshot)>),
     Error(String),
 }
 

@@ -3,6 +3,9 @@
 //! [`Daemon::shutdown`] (detach, unpin). Nothing is touched on the system
 //! before the config has been validated and every namespace it names opened.
 
+mod admin;
+mod proxy_host;
+mod proxy_sync;
 mod serve;
 mod start;
 mod vrrp_driver;
@@ -53,5 +56,9 @@ pub struct Daemon {
     namespaces: HashMap<String, Netns>,
     /// Running VRRP instances by instance name.
     vrrp: BTreeMap<String, vrrp_driver::VrrpDriver>,
+    /// Running proxies by balancer name.
+    proxies: BTreeMap<String, proxy_host::ProxyHost>,
+    /// Counts proxy (re)starts, so VRRP trackers know to resubscribe.
+    proxy_generation: u64,
     started_unix_secs: u64,
 }

@@ -14,4 +14,5 @@ pub mod daemon;
 pub mod datapath;
 pub mod net;
 pub mod netns;
+pub mod proxy;
 pub mod vrrp;

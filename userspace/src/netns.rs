@@ -49,6 +49,12 @@ impl Netns {
         &self.name
     }
 
+    /// The open namespace file (`setns(2)` target).
+    #[must_use]
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
     /// Switches this thread into the namespace until the guard drops.
     pub fn enter(&self) -> Result<NetnsGuard, NetnsError> {
         let original = File::open("/proc/thread-self/ns/net").map_err(NetnsError::Current)?;

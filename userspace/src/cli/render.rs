@@ -2,7 +2,9 @@
 
 use std::fmt::Write as _;
 
-use halb::{config::Config, control::DaemonStatus, daemon::vrrp_report::VrrpReport};
+use halb::{
+    config::Config, control::DaemonStatus, daemon::vrrp_report::VrrpReport, proxy::StatsSnapshot,
+};
 
 pub fn config_summary(config: &Config) -> String {
     let mut out = String::new();
@@ -124,6 +126,72 @@ pub fn vrrp(reports: &[VrrpReport]) -> String {
                 .collect();
             let shown = if counters.is_empty() { "-".to_owned() } else { counters.join(" ") };
             let _ = writeln!(out, "  fast path: {shown}");
+        }
+    }
+    out
+}
+
+#[expect(clippy::cast_precision_loss, reason = "latencies shown with two decimals")]
+pub fn proxy(balancer: &str, stats: &StatsSnapshot) -> String {
+    let mut out = String::new();
+    let classes = |responses: &halb::proxy::stats::Responses| {
+        responses
+            .by_class()
+            .iter()
+            .map(|(class, count)| format!("{class}={count}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let _ = writeln!(out, "balancer {balancer}");
+    for frontend in &stats.frontends {
+        let _ = writeln!(
+            out,
+            "  frontend {} -> {}: connections {} (max {}), requests {}, {} errors {}",
+            frontend.name,
+            frontend.backend,
+            frontend.connections.current,
+            frontend.connections.max,
+            frontend.requests,
+            classes(&frontend.responses),
+            frontend.errors
+        );
+    }
+    for backend in &stats.backends {
+        let _ = writeln!(
+            out,
+            "  backend {} ({:?}): {}/{} servers up, requests {}, {} errors {} retries {} redispatches {}",
+            backend.name,
+            backend.balance,
+            backend.health.servers_up,
+            backend.health.servers_total,
+            backend.requests,
+            classes(&backend.responses),
+            backend.errors,
+            backend.retries,
+            backend.redispatches
+        );
+        for server in &backend.servers {
+            let mean_ms = if server.latency.count == 0 {
+                0.0
+            } else {
+                server.latency.sum_us as f64 / server.latency.count as f64 / 1000.0
+            };
+            let _ = writeln!(
+                out,
+                "    server {:<10} {:<21} {:?}{} weight {} active {} (max {}) requests {} {} errors {} latency mean {:.2} ms max {:.2} ms",
+                server.name,
+                server.address,
+                server.state,
+                if server.checked { "" } else { " (no check)" },
+                server.weight,
+                server.active.current,
+                server.active.max,
+                server.requests,
+                classes(&server.responses),
+                server.errors,
+                mean_ms,
+                server.latency.max_us as f64 / 1000.0
+            );
         }
     }
     out

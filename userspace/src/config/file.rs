@@ -47,6 +47,13 @@ pub struct BalancerSection {
     /// `[[balancer.vrrp]]`: virtual routers this balancer takes part in.
     #[serde(default)]
     pub vrrp: Vec<VrrpSection>,
+    /// `[balancer.proxy]`: the L7 proxy (haproxy's frontends and backends).
+    pub proxy: Option<crate::proxy::ProxySection>,
+    /// Admin HTTP listener (`/metrics` in Prometheus text, `/stats` JSON),
+    /// e.g. `"127.0.0.1:9100"`; none when absent.
+    pub admin_bind: Option<String>,
+    /// Worker threads of the proxy (default: the number of CPUs).
+    pub proxy_threads: Option<i64>,
 }
 
 /// `[[balancer.vrrp]]`: one keepalived `vrrp_instance`, key for key.
@@ -79,4 +86,11 @@ pub struct VrrpSection {
     pub garp_master_repeat: Option<i64>,
     /// halb: validate and absorb adverts in the TC fast path (default true).
     pub fast_path: Option<bool>,
+    /// keepalived `track_*`: a backend of this balancer's proxy; when none
+    /// of its servers is up the instance goes to FAULT, or changes its
+    /// priority by `track_weight`.
+    pub track_backend: Option<String>,
+    /// keepalived `weight`: priority change while the tracked backend is
+    /// down (-254..254, not 0); absent: FAULT.
+    pub track_weight: Option<i64>,
 }

@@ -9,6 +9,9 @@ use super::{
     ConfigError, DEFAULT_BPFFS, DEFAULT_RUN_DIR, MAX_INTERFACES, MAX_INTERFACE_NAME, MAX_NODE_NAME,
 };
 
+/// Most worker threads a balancer's proxy may have.
+pub const MAX_PROXY_THREADS: usize = 64;
+
 /// Name of the host role's datapath instance (balancers use their name).
 pub const HOST_INSTANCE: &str = "host";
 
@@ -60,6 +63,10 @@ pub struct Balancer {
     pub netns: String,
     pub interfaces: Vec<String>,
     pub vrrp: Vec<VrrpInstance>,
+    /// The L7 proxy, as written (for reload comparisons) and validated.
+    pub proxy: Option<(crate::proxy::ProxySection, crate::proxy::Config)>,
+    pub admin_bind: Option<std::net::SocketAddr>,
+    pub proxy_threads: usize,
 }
 
 /// One interface the datapath attaches to, with the role it serves.
@@ -221,7 +228,64 @@ fn balancer(index: usize, section: BalancerSection) -> Result<Balancer, ConfigEr
             ));
         }
     }
-    Ok(Balancer { name: section.name, netns: section.netns, interfaces: section.interfaces, vrrp })
+    let proxy = match section.proxy {
+        None => None,
+        Some(proxy) => {
+            let config = crate::proxy::Config::try_from(proxy.clone())
+                .map_err(|err| ConfigError::invalid(format!("{prefix}.{}", err.key), err.reason))?;
+            Some((proxy, config))
+        }
+    };
+    for (index, instance) in vrrp.iter().enumerate() {
+        let Some(track) = &instance.track else { continue };
+        let known = proxy
+            .as_ref()
+            .is_some_and(|(_, config)| config.backends.iter().any(|b| b.name == track.backend));
+        if !known {
+            return Err(ConfigError::invalid(
+                format!("{prefix}.vrrp[{index}].track_backend"),
+                format!("{:?} is not a backend of this balancer's proxy", track.backend),
+            ));
+        }
+    }
+    let admin_bind = match section.admin_bind {
+        None => None,
+        Some(text) => {
+            if proxy.is_none() {
+                return Err(ConfigError::invalid(
+                    format!("{prefix}.admin_bind"),
+                    "serves the proxy's statistics: needs [balancer.proxy]",
+                ));
+            }
+            Some(crate::proxy::config::bind_address(&text).ok_or_else(|| {
+                ConfigError::invalid(
+                    format!("{prefix}.admin_bind"),
+                    format!("{text:?} is not address:port (or *:port)"),
+                )
+            })?)
+        }
+    };
+    let proxy_threads = match section.proxy_threads {
+        None => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+        Some(threads) => usize::try_from(threads)
+            .ok()
+            .filter(|threads| (1..=MAX_PROXY_THREADS).contains(threads))
+            .ok_or_else(|| {
+                ConfigError::invalid(
+                    format!("{prefix}.proxy_threads"),
+                    format!("{threads} is outside 1-{MAX_PROXY_THREADS}"),
+                )
+            })?,
+    };
+    Ok(Balancer {
+        name: section.name,
+        netns: section.netns,
+        interfaces: section.interfaces,
+        vrrp,
+        proxy,
+        admin_bind,
+        proxy_threads,
+    })
 }
 
 /// Names under /run/netns are file names.
@@ -298,10 +362,11 @@ fn check_roles(config: &Config) -> Result<(), ConfigError> {
         }
     }
     let total = config.attach_points().len();
-    if total == 0 {
+    let has_proxy = config.balancers.iter().any(|balancer| balancer.proxy.is_some());
+    if total == 0 && !has_proxy {
         return Err(ConfigError::invalid(
             "host.interfaces",
-            "no interface in any role: give the host or a balancer at least one interface",
+            "nothing to do: give the host or a balancer an interface, or a balancer a proxy",
         ));
     }
     if total > MAX_INTERFACES {

@@ -29,6 +29,16 @@ pub struct VrrpInstance {
     pub garp_repeat: u32,
     pub garp_delay: Duration,
     pub fast_path: bool,
+    /// Backend whose pool health this instance tracks.
+    pub track: Option<Track>,
+}
+
+/// Tracking of a proxy backend's pool health.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Track {
+    pub backend: String,
+    /// Priority change while no server is up; `None`: FAULT instead.
+    pub weight: Option<i16>,
 }
 
 pub(super) fn vrrp_instance(
@@ -86,7 +96,32 @@ pub(super) fn vrrp_instance(
         garp_repeat: u32::from(!garp_delay.is_zero()),
         garp_delay,
         fast_path: section.fast_path.unwrap_or(true),
+        track: track(prefix, section.track_backend, section.track_weight)?,
     })
+}
+
+fn track(
+    prefix: &str,
+    backend: Option<String>,
+    weight: Option<i64>,
+) -> Result<Option<Track>, ConfigError> {
+    let weight = match weight {
+        None => None,
+        Some(0) => {
+            return Err(ConfigError::invalid(
+                format!("{prefix}.track_weight"),
+                "0 would track nothing; leave it out to go to FAULT instead",
+            ))
+        }
+        Some(value) => Some(in_range(&format!("{prefix}.track_weight"), value, -254, 254)?),
+    };
+    match backend {
+        Some(backend) => Ok(Some(Track { backend, weight })),
+        None if weight.is_some() => {
+            Err(ConfigError::invalid(format!("{prefix}.track_weight"), "needs track_backend"))
+        }
+        None => Ok(None),
+    }
 }
 
 fn in_range<T: TryFrom<i64>>(key: &str, value: i64, min: i64, max: i64) -> Result<T, ConfigError> {

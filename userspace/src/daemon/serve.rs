@@ -39,6 +39,7 @@ impl Daemon {
         let mut terminate = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
         let mut hangup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
         self.spawn_ebpf_loggers();
+        self.sync_proxies().await;
         self.sync_vrrp().await;
         let (pending_tx, mut pending_rx) = mpsc::channel::<Pending>(16);
         tracing::info!(node = %self.config.node, socket = %socket_path.display(), "daemon ready");
@@ -64,6 +65,12 @@ impl Daemon {
                         Request::Vrrp => Response::Vrrp(
                             self.vrrp.values().map(VrrpDriver::report).collect(),
                         ),
+                        Request::Proxy => Response::Proxy(
+                            self.proxies
+                                .iter()
+                                .filter_map(|(name, host)| host.stats().map(|stats| (name.clone(), stats)))
+                                .collect(),
+                        ),
                     };
                     let _ = reply.send(response);
                 }
@@ -74,6 +81,9 @@ impl Daemon {
         // addresses are still in place.
         for (_, driver) in std::mem::take(&mut self.vrrp) {
             driver.stop(VRRP_STOP_TIMEOUT).await;
+        }
+        for (_, host) in std::mem::take(&mut self.proxies) {
+            host.stop().await;
         }
         drop(listener);
         if let Err(err) = std::fs::remove_file(&socket_path) {
@@ -86,6 +96,7 @@ impl Daemon {
         let result = self.reload();
         self.spawn_ebpf_loggers();
         if result.is_ok() {
+            self.sync_proxies().await;
             self.sync_vrrp().await;
         }
         match result {
@@ -124,7 +135,9 @@ impl Daemon {
             .iter()
             .filter(|(name, driver)| {
                 wanted.get(*name).is_none_or(|(config, balancer, _)| {
-                    *config != driver.config || *balancer != driver.balancer
+                    *config != driver.config
+                        || *balancer != driver.balancer
+                        || driver.tracker_generation != self.tracker_generation(config, balancer)
                 })
             })
             .map(|(name, _)| name.clone())
@@ -149,13 +162,60 @@ impl Daemon {
             } else {
                 None
             };
-            match VrrpDriver::spawn(config, &balancer, self.namespaces.get(&netns), pin_dir) {
+            let tracker = match self.tracker(&config, &balancer) {
+                Ok(tracker) => tracker,
+                Err(err) => {
+                    tracing::error!(instance = %name, %err, "vrrp instance not started");
+                    continue;
+                }
+            };
+            match VrrpDriver::spawn(
+                config,
+                &balancer,
+                self.namespaces.get(&netns),
+                pin_dir,
+                tracker,
+            ) {
                 Ok(driver) => {
                     self.vrrp.insert(name, driver);
                 }
                 Err(err) => tracing::error!(instance = %name, %err, "vrrp instance not started"),
             }
         }
+    }
+
+    /// The generation of the proxy an instance would track now.
+    fn tracker_generation(
+        &self,
+        config: &crate::config::VrrpInstance,
+        balancer: &str,
+    ) -> Option<u64> {
+        config.track.as_ref()?;
+        self.proxies.get(balancer).map(|host| host.generation)
+    }
+
+    /// The pool-health feed an instance tracks, from its balancer's proxy.
+    fn tracker(
+        &self,
+        config: &crate::config::VrrpInstance,
+        balancer: &str,
+    ) -> Result<Option<super::vrrp_driver::Tracker>, String> {
+        let Some(track) = &config.track else { return Ok(None) };
+        let host = self.proxies.get(balancer).ok_or_else(|| {
+            format!(
+                "tracks backend {} but balancer {balancer}'s proxy is not running",
+                track.backend
+            )
+        })?;
+        let health = host
+            .pool_health(&track.backend)
+            .ok_or_else(|| format!("proxy of {balancer} has no backend {}", track.backend))?;
+        Ok(Some(super::vrrp_driver::Tracker {
+            what: format!("backend {}", track.backend),
+            weight: track.weight,
+            health,
+            generation: host.generation,
+        }))
     }
 
     /// The attach point of a balancer's interface, as the config lists it.

@@ -52,6 +52,8 @@ impl Daemon {
             instances: BTreeMap::new(),
             namespaces,
             vrrp: BTreeMap::new(),
+            proxies: BTreeMap::new(),
+            proxy_generation: 0,
             started_unix_secs,
         };
         let points = daemon.config.attach_points();

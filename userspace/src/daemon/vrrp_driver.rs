@@ -25,6 +25,7 @@ use crate::{
     config::VrrpInstance,
     net::{addresses, arp, link, vrrp_socket::VrrpSocket},
     netns::Netns,
+    proxy::PoolHealth,
     vrrp::{
         packet::VRRP_MULTICAST_V4, Action, Advertisement, Auth, Config, IpMeta, Params,
         VirtualRouter,
@@ -40,10 +41,24 @@ pub enum VrrpDriverError {
     Setup { instance: String, what: &'static str, cause: String },
 }
 
+/// Pool health a VRRP instance tracks (`track_backend`).
+pub struct Tracker {
+    /// What is tracked, for logs and reasons: `backend web`.
+    pub what: String,
+    /// Priority change while the pool is down; `None`: FAULT.
+    pub weight: Option<i16>,
+    pub health: watch::Receiver<PoolHealth>,
+    /// Generation of the proxy the receiver belongs to.
+    pub generation: u64,
+}
+
 /// A running driver: its status feed and the way to stop it.
 pub struct VrrpDriver {
     pub config: VrrpInstance,
     pub balancer: String,
+    /// Generation of the tracked proxy, if any (a restarted proxy means a
+    /// new health feed, so the driver restarts too).
+    pub tracker_generation: Option<u64>,
     status: watch::Receiver<VrrpReport>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
@@ -58,6 +73,7 @@ impl VrrpDriver {
         balancer: &str,
         netns: Option<&Netns>,
         pin_dir: Option<PathBuf>,
+        tracker: Option<Tracker>,
     ) -> Result<Self, VrrpDriverError> {
         let setup = |what: &'static str| {
             let instance = config.name.clone();
@@ -78,7 +94,8 @@ impl VrrpDriver {
 
         let (status_tx, status) = watch::channel(VrrpReport::starting(&config, balancer));
         let (stop_tx, stop_rx) = oneshot::channel();
-        let io = Io { socket, arp, netlink, links, ifindex, fast_path };
+        let tracker_generation = tracker.as_ref().map(|tracker| tracker.generation);
+        let io = Io { socket, arp, netlink, links, ifindex, fast_path, tracker };
         let instance = config.clone();
         let balancer_name = balancer.to_owned();
         let span = tracing::info_span!("vrrp", instance = %instance.name, vrid = instance.vrid);
@@ -98,7 +115,14 @@ impl VrrpDriver {
             }
             .instrument(span),
         );
-        Ok(Self { config, balancer: balancer.to_owned(), status, stop: Some(stop_tx), task })
+        Ok(Self {
+            config,
+            balancer: balancer.to_owned(),
+            tracker_generation,
+            status,
+            stop: Some(stop_tx),
+            task,
+        })
     }
 
     /// The latest status report.
@@ -128,6 +152,7 @@ struct Io {
     links: tokio::sync::mpsc::UnboundedReceiver<(u32, bool)>,
     ifindex: u32,
     fast_path: Option<FastPath>,
+    tracker: Option<Tracker>,
 }
 
 struct Running {
@@ -140,6 +165,8 @@ struct Running {
     carrier: bool,
     status: watch::Sender<VrrpReport>,
     history: Vec<TransitionRecord>,
+    /// Whether the tracked pool is down (no server up) as last applied.
+    tracked_down: bool,
     errors: u64,
     decode_errors: u64,
 }
@@ -186,6 +213,7 @@ impl Running {
             carrier: info.running,
             status,
             history: Vec::new(),
+            tracked_down: false,
             errors: 0,
             decode_errors: 0,
         };
@@ -193,6 +221,7 @@ impl Running {
         if !running.carrier {
             running.router.interface_down(now);
         }
+        running.apply_tracking(now);
         running.router.startup(now);
         Ok(running)
     }
@@ -215,6 +244,9 @@ impl Running {
                     self.replay_fast_path();
                     self.router.handle_timeout(Instant::now());
                 }
+                () = tracker_changed(self.io.tracker.as_mut()) => {
+                    self.apply_tracking(Instant::now());
+                }
                 Some((index, running)) = self.io.links.recv() => {
                     if index == self.io.ifindex && running != self.carrier {
                         self.carrier = running;
@@ -235,6 +267,28 @@ impl Running {
         }
         self.publish();
         tracing::info!("vrrp instance stopped");
+    }
+
+    /// Applies the tracked pool's health: FAULT, or the priority weight.
+    fn apply_tracking(&mut self, now: Instant) {
+        let Some(tracker) = &self.io.tracker else { return };
+        let health = *tracker.health.borrow();
+        let down = health.servers_up == 0;
+        if down == self.tracked_down {
+            return;
+        }
+        self.tracked_down = down;
+        tracing::info!(
+            tracked = %tracker.what,
+            servers_up = health.servers_up,
+            servers_total = health.servers_total,
+            "tracked pool {}",
+            if down { "down" } else { "up" }
+        );
+        match tracker.weight {
+            Some(weight) => self.router.set_priority_offset(now, if down { weight } else { 0 }),
+            None => self.router.set_tracked_fault(now, down.then(|| tracker.what.clone())),
+        }
     }
 
     fn on_packet(
@@ -370,5 +424,18 @@ impl Running {
             self.io.fast_path.as_ref().map(FastPath::counters),
         );
         self.status.send_replace(report);
+    }
+}
+
+/// Resolves when the tracked pool's health changed; never without a tracker
+/// (or once its proxy is gone).
+async fn tracker_changed(tracker: Option<&mut Tracker>) {
+    match tracker {
+        Some(tracker) => {
+            if tracker.health.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending().await,
     }
 }

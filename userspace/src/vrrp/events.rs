@@ -29,10 +29,12 @@ impl VirtualRouter {
         if self.state != State::Initialize {
             return;
         }
-        if self.link_up {
-            self.start(now, Reason::Startup);
-        } else {
+        if !self.link_up {
             self.transition(now, State::Fault, Reason::InterfaceDown);
+        } else if let Some(what) = self.tracked_fault.clone() {
+            self.transition(now, State::Fault, Reason::TrackedDown(what));
+        } else {
+            self.start(now, Reason::Startup);
         }
     }
 
@@ -57,26 +59,55 @@ impl VirtualRouter {
     /// The interface lost carrier or went administratively down.
     pub fn interface_down(&mut self, now: Instant) {
         self.link_up = false;
-        match self.state {
-            State::Initialize | State::Fault => {}
-            State::Master => {
-                self.transition(now, State::Fault, Reason::InterfaceDown);
-                self.leave_master();
-                self.master = None;
-            }
-            State::Backup => {
-                self.transition(now, State::Fault, Reason::InterfaceDown);
-                self.timers.cancel_all();
-                self.master = None;
+        self.enter_fault(now, Reason::InterfaceDown);
+    }
+
+    /// The interface is usable again: Fault restarts as at startup (unless
+    /// a tracked object still holds it in Fault).
+    pub fn interface_up(&mut self, now: Instant) {
+        self.link_up = true;
+        if self.state == State::Fault && self.tracked_fault.is_none() {
+            self.start(now, Reason::InterfaceUp);
+        }
+    }
+
+    /// A tracked object that puts the instance in Fault while it is down
+    /// (keepalived's `track_*` without a weight): `Some(what)` when it goes
+    /// down, `None` when it is up again.
+    pub fn set_tracked_fault(&mut self, now: Instant, fault: Option<String>) {
+        let previous = std::mem::replace(&mut self.tracked_fault, fault.clone());
+        match fault {
+            Some(what) => self.enter_fault(now, Reason::TrackedDown(what)),
+            None => {
+                if self.state == State::Fault && self.link_up {
+                    let what = previous.unwrap_or_default();
+                    self.start(now, Reason::TrackedUp(what));
+                }
             }
         }
     }
 
-    /// The interface is usable again: Fault restarts as at startup.
-    pub fn interface_up(&mut self, now: Instant) {
-        self.link_up = true;
-        if self.state == State::Fault {
-            self.start(now, Reason::InterfaceUp);
+    /// Master or Backup -> Fault: resign, stop timers, forget the master.
+    fn enter_fault(&mut self, now: Instant, reason: Reason) {
+        match self.state {
+            State::Initialize | State::Fault => {}
+            State::Master => {
+                // The interface still works when a tracked object fails:
+                // resign with priority 0 so a backup takes over after its
+                // skew time instead of the whole master-down interval.
+                let resign = matches!(reason, Reason::TrackedDown(_));
+                self.transition(now, State::Fault, reason);
+                if resign {
+                    self.send_advert(0);
+                }
+                self.leave_master();
+                self.master = None;
+            }
+            State::Backup => {
+                self.transition(now, State::Fault, reason);
+                self.timers.cancel_all();
+                self.master = None;
+            }
         }
     }
 

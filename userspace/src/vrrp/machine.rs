@@ -39,6 +39,8 @@ pub struct VirtualRouter {
     pub(crate) config: Config,
     pub(crate) state: State,
     pub(crate) link_up: bool,
+    /// What tracked object holds the instance in Fault, if any.
+    pub(crate) tracked_fault: Option<String>,
     pub(crate) priority_offset: i16,
     /// `Master_Adver_Interval`: learned from v3 adverts while Backup.
     pub(crate) master_adver_interval: Duration,
@@ -69,6 +71,7 @@ impl VirtualRouter {
             config,
             state: State::Initialize,
             link_up: true,
+            tracked_fault: None,
             priority_offset: 0,
             timers: Timers::default(),
             preempt_after: None,

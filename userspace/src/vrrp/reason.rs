@@ -51,6 +51,10 @@ pub enum Reason {
     InterfaceDown,
     /// Fault -> Backup (or Master for the owner).
     InterfaceUp,
+    /// Any -> Fault: a tracked object (e.g. a backend pool) is down.
+    TrackedDown(String),
+    /// Fault -> Backup (or Master): the tracked object is up again.
+    TrackedUp(String),
     /// Any -> Initialize.
     Shutdown,
 }
@@ -86,6 +90,8 @@ impl fmt::Display for Reason {
             }
             Reason::InterfaceDown => f.write_str("interface down"),
             Reason::InterfaceUp => f.write_str("interface up"),
+            Reason::TrackedDown(what) => write!(f, "tracked {what} is down"),
+            Reason::TrackedUp(what) => write!(f, "tracked {what} is up again"),
             Reason::Shutdown => f.write_str("shutdown"),
         }
     }

@@ -153,3 +153,52 @@ fn status_reports_the_instance() {
     assert_eq!(status.master_adver_interval, SECOND);
     assert_eq!((status.adverts_received, status.adverts_sent), (1, 0));
 }
+
+#[test]
+fn tracked_fault_resigns_a_master_and_recovers() {
+    let t0 = origin();
+    let (mut r, at) = master(t0, params(150, BAL1));
+    r.set_tracked_fault(at, Some("backend web".to_owned()));
+    let down = Reason::TrackedDown("backend web".to_owned());
+    assert_eq!(down.to_string(), "tracked backend web is down");
+    assert_eq!(
+        drain(&mut r),
+        [
+            transition(at, State::Master, State::Fault, down),
+            Action::SendAdvert(advert(0)),
+            Action::RemoveAddresses(vec![VIP]),
+        ]
+    );
+    assert_eq!(r.poll_timeout(), None, "Fault runs no timer");
+    // The interface flapping meanwhile does not end the tracked fault.
+    r.interface_down(at + SECOND);
+    r.interface_up(at + SECOND * 2);
+    assert_eq!(r.state(), State::Fault);
+    assert!(drain(&mut r).is_empty());
+    r.set_tracked_fault(at + SECOND * 3, None);
+    let up = Reason::TrackedUp("backend web".to_owned());
+    assert_eq!(drain(&mut r), [transition(at + SECOND * 3, State::Fault, State::Backup, up)]);
+    assert_eq!(r.state(), State::Backup);
+}
+
+#[test]
+fn tracked_fault_at_startup_and_with_the_interface_down() {
+    let t0 = origin();
+    let mut r = router(params(100, BAL1));
+    r.set_tracked_fault(t0, Some("backend web".to_owned()));
+    r.startup(t0);
+    assert_eq!(
+        drain(&mut r),
+        [transition(
+            t0,
+            State::Initialize,
+            State::Fault,
+            Reason::TrackedDown("backend web".to_owned())
+        )]
+    );
+    r.interface_down(t0 + SECOND);
+    r.set_tracked_fault(t0 + SECOND * 2, None);
+    assert_eq!(r.state(), State::Fault, "still no carrier");
+    r.interface_up(t0 + SECOND * 3);
+    assert_eq!(r.state(), State::Backup);
+}

@@ -1,0 +1,250 @@
+//! The daemon's L7 proxy in network namespaces of its own: two balancers
+//! (VRRP VRID 12 for the VIP, the proxy on *:8000), three web servers and a
+//! client on one switch. Round robin per request through the VIP, the
+//! servers seeing the balancer's address and X-Forwarded-For, statistics on
+//! the control socket and the admin listener, a server added by reload
+//! without a restart, and VRRP tracking the pool: with every server down the
+//! master goes to FAULT and the backup takes the VIP; when they come back,
+//! the master preempts again.
+
+use std::{
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::atomic::{AtomicU32, Ordering},
+    time::{Duration, Instant},
+};
+
+use halb_tests::{halb_bin, http_get, sh, terminate, NsHttpServer};
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+const VIP: &str = "172.16.1.254";
+const NODES: [(&str, &str); 6] = [
+    ("b1", "172.16.1.250/24"),
+    ("b2", "172.16.1.251/24"),
+    ("user", "172.16.1.100/24"),
+    ("s1", "172.16.1.11/24"),
+    ("s2", "172.16.1.12/24"),
+    ("s3", "172.16.1.13/24"),
+];
+
+struct Lab {
+    prefix: String,
+    dir: PathBuf,
+    daemons: Vec<(String, Child)>,
+}
+
+impl Lab {
+    fn new() -> Self {
+        let prefix = format!("hpt{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+        let dir = std::env::temp_dir().join(&prefix);
+        std::fs::create_dir_all(&dir).unwrap();
+        let lab = Self { prefix, dir, daemons: Vec::new() };
+        let sw = lab.ns("sw");
+        sh(&["ip", "netns", "add", &sw]);
+        sh(&["ip", "-n", &sw, "link", "add", "br0", "type", "bridge"]);
+        sh(&["ip", "-n", &sw, "link", "set", "br0", "up"]);
+        for (index, (node, address)) in NODES.iter().enumerate() {
+            let ns = lab.ns(node);
+            let port = format!("p{index}");
+            sh(&["ip", "netns", "add", &ns]);
+            sh(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
+            sh(&[
+                "ip", "-n", &ns, "link", "add", "eth0", "type", "veth", "peer", "name", &port,
+                "netns", &sw,
+            ]);
+            sh(&["ip", "-n", &sw, "link", "set", &port, "master", "br0", "up"]);
+            sh(&["ip", "-n", &ns, "addr", "add", address, "dev", "eth0"]);
+            sh(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
+        }
+        lab
+    }
+
+    fn ns(&self, node: &str) -> String {
+        format!("{}-{node}", self.prefix)
+    }
+
+    fn node(&self, balancer: &str) -> String {
+        format!("{}-{balancer}", self.prefix)
+    }
+
+    fn run_dir(&self) -> PathBuf {
+        self.dir.join("run")
+    }
+
+    fn config_path(&self, balancer: &str) -> PathBuf {
+        self.dir.join(format!("{balancer}.toml"))
+    }
+
+    /// The lab's haproxy block and keepalived block for `balancer`, with
+    /// short check intervals; bal1 tracks its pool.
+    fn write_config(&self, balancer: &str, servers: &[&str]) {
+        let (priority, track) =
+            if balancer == "b1" { (150, "track_backend = \"web\"\n") } else { (100, "") };
+        let mut text = format!(
+            "[daemon]\nnode = \"{node}\"\n\n[[balancer]]\nname = \"{balancer}\"\nnetns = \"{ns}\"\ninterfaces = [\"eth0\"]\nadmin_bind = \"127.0.0.1:9100\"\nproxy_threads = 1\n\n\
+             [[balancer.vrrp]]\ninstance = \"VI_1\"\ninterface = \"eth0\"\nvrid = 12\npriority = {priority}\nadvert_int = 1\nvirtual_ipaddress = [\"{VIP}/24\"]\n{track}\n\
+             [balancer.proxy]\nretries = 3\nredispatch = true\n\n[balancer.proxy.timeout]\nconnect = \"300ms\"\n\n\
+             [[balancer.proxy.frontend]]\nname = \"www\"\nbind = \"*:8000\"\ndefault_backend = \"web\"\n\n\
+             [[balancer.proxy.backend]]\nname = \"web\"\nbalance = \"roundrobin\"\n",
+            node = self.node(balancer),
+            ns = self.ns(balancer),
+        );
+        for server in servers {
+            let address =
+                NODES.iter().find(|(node, _)| node == server).unwrap().1.trim_end_matches("/24");
+            text.push_str(&format!(
+                "\n[[balancer.proxy.backend.server]]\nname = \"{server}\"\naddress = \"{address}:80\"\ncheck = true\ninter = \"200ms\"\nrise = 2\nfall = 2\n"
+            ));
+        }
+        std::fs::write(self.config_path(balancer), text).unwrap();
+    }
+
+    fn start(&mut self, balancer: &str) {
+        let log = std::fs::File::create(self.dir.join(format!("{balancer}.log"))).unwrap();
+        let child = Command::new(halb_bin())
+            .args(["run", "--config"])
+            .arg(self.config_path(balancer))
+            .arg("--run-dir")
+            .arg(self.run_dir())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn halb");
+        self.daemons.push((balancer.to_owned(), child));
+    }
+
+    fn log(&self, balancer: &str) -> String {
+        std::fs::read_to_string(self.dir.join(format!("{balancer}.log"))).unwrap_or_default()
+    }
+
+    fn halb(&self, args: &[&str]) -> std::process::Output {
+        Command::new(halb_bin()).args(args).arg("--run-dir").arg(self.run_dir()).output().unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        let output = self.halb(args);
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+
+    fn has_vip(&self, node: &str) -> bool {
+        let output = Command::new("ip")
+            .args(["-n", &self.ns(node), "-4", "addr", "show", "dev", "eth0"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).contains(&format!("{VIP}/"))
+    }
+
+    fn wait(&self, what: &str, timeout: Duration, mut done: impl FnMut() -> bool) -> Duration {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if done() {
+                return start.elapsed();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "{what} not within {timeout:?}\n--- b1:\n{}\n--- b2:\n{}",
+            self.log("b1"),
+            self.log("b2")
+        );
+    }
+
+    fn get(&self) -> Result<String, String> {
+        http_get(&self.ns("user"), &format!("{VIP}:8000"), "/", Duration::from_secs(2))
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.daemons {
+            terminate(child, Duration::from_secs(8));
+        }
+        let _ = Command::new("ip").args(["netns", "del", &self.ns("sw")]).status();
+        for (node, _) in NODES {
+            let _ = Command::new("ip").args(["netns", "del", &self.ns(node)]).status();
+        }
+        for balancer in ["b1", "b2"] {
+            let _ = std::fs::remove_dir_all(format!("/sys/fs/bpf/halb/{}", self.node(balancer)));
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn server_of(body: &str) -> &str {
+    body.split_whitespace().next().unwrap_or_default()
+}
+
+#[test]
+fn proxy_balances_reloads_and_vrrp_tracks_the_pool() {
+    let mut lab = Lab::new();
+    let mut servers: Vec<NsHttpServer> =
+        ["s1", "s2"].iter().map(|s| NsHttpServer::start(&lab.ns(s), s, "0.0.0.0:80")).collect();
+    for balancer in ["b1", "b2"] {
+        lab.write_config(balancer, &["s1", "s2"]);
+        lab.start(balancer);
+    }
+    lab.wait("bal1 holding the VIP", Duration::from_secs(10), || {
+        lab.has_vip("b1") && !lab.has_vip("b2")
+    });
+
+    // Round robin per request; the servers see bal1's address, and the
+    // client's in X-Forwarded-For.
+    let bodies: Vec<String> = (0..6).map(|_| lab.get().expect("request through the VIP")).collect();
+    let order: Vec<&str> = bodies.iter().map(|body| server_of(body)).collect();
+    assert!(order.windows(2).all(|pair| pair[0] != pair[1]), "strict alternation: {order:?}");
+    assert_eq!(order.iter().filter(|server| **server == "s1").count(), 3, "{order:?}");
+    for body in &bodies {
+        assert!(body.contains("client=172.16.1.250 xff=172.16.1.100"), "{body}");
+    }
+
+    // Statistics: control socket and admin listener agree on the count.
+    let stats = lab.json(&["proxy", "stats", "--json", "--node", &lab.node("b1")]);
+    let web = &stats[0][1]["backends"][0];
+    assert_eq!(web["name"], "web");
+    assert!(web["requests"].as_u64().unwrap() >= 6, "{stats:#}");
+    assert_eq!(web["health"]["servers_up"], 2);
+    let metrics = http_get(&lab.ns("b1"), "127.0.0.1:9100", "/metrics", Duration::from_secs(2))
+        .expect("admin /metrics");
+    assert!(metrics.contains("halb_proxy_frontend_connections"), "{metrics}");
+    assert!(metrics.contains("s1") && metrics.contains("s2"), "{metrics}");
+
+    // A server added by reload serves without a restart.
+    let pid =
+        lab.json(&["status", "--json", "--node", &lab.node("b1")])[0]["pid"].as_u64().unwrap();
+    servers.push(NsHttpServer::start(&lab.ns("s3"), "s3", "0.0.0.0:80"));
+    lab.write_config("b1", &["s1", "s2", "s3"]);
+    let output = lab.halb(&["reload", "--node", &lab.node("b1")]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    lab.wait("s3 serving through the VIP", Duration::from_secs(5), || {
+        lab.get().is_ok_and(|body| server_of(&body) == "s3")
+    });
+    assert_eq!(
+        lab.json(&["status", "--json", "--node", &lab.node("b1")])[0]["pid"].as_u64().unwrap(),
+        pid
+    );
+
+    // Every server down: bal1 (tracking its pool) resigns, bal2 takes the VIP.
+    servers.clear();
+    let failover = lab.wait("bal2 taking the VIP", Duration::from_secs(10), || {
+        lab.has_vip("b2") && !lab.has_vip("b1")
+    });
+    let vrrp = lab.json(&["vrrp", "status", "--json", "--node", &lab.node("b1")]);
+    assert_eq!(vrrp[0]["state"], "FAULT", "{vrrp:#}");
+    assert_eq!(vrrp[0]["last_reason"], "tracked backend web is down");
+    println!("pool down -> bal2 master after {failover:?}");
+
+    // The servers come back: bal1 leaves FAULT and preempts.
+    servers = ["s1", "s2", "s3"]
+        .iter()
+        .map(|s| NsHttpServer::start(&lab.ns(s), s, "0.0.0.0:80"))
+        .collect();
+    lab.wait("bal1 taking the VIP back", Duration::from_secs(15), || {
+        lab.has_vip("b1") && !lab.has_vip("b2")
+    });
+    lab.wait("requests through bal1 again", Duration::from_secs(5), || {
+        lab.get().is_ok_and(|body| body.contains("client=172.16.1.250"))
+    });
+    drop(servers);
+}

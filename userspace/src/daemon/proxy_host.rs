@@ -1,0 +1,161 @@
+//! Runs one balancer's L7 proxy inside the balancer's network namespace.
+//!
+//! Every socket the proxy opens (listeners, server connections, health
+//! checks, the admin listener) must belong to the balancer's namespace, and
+//! tokio tasks migrate between worker threads. So each proxy gets a tokio
+//! runtime of its own whose threads all enter the namespace when they start
+//! (`on_thread_start`) and never leave it.
+
+use std::{fs::File, os::fd::AsRawFd as _, sync::Arc, time::Duration};
+
+use tokio::sync::watch;
+
+use super::admin;
+use crate::{
+    netns::Netns,
+    proxy::{self, Handle, PoolHealth, ProxySection, ServerConfig, StatsSnapshot},
+};
+
+/// How long in-flight requests may take to finish at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(6);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyHostError {
+    #[error("balancer {balancer}: {what}: {cause}")]
+    Start { balancer: String, what: &'static str, cause: String },
+}
+
+/// A running proxy and the runtime it lives on.
+pub struct ProxyHost {
+    pub balancer: String,
+    /// The section it runs, to tell on reload what changed.
+    pub section: ProxySection,
+    pub admin_bind: Option<std::net::SocketAddr>,
+    pub threads: usize,
+    /// Bumped on every (re)start, so trackers know to resubscribe.
+    pub generation: u64,
+    runtime: Option<tokio::runtime::Runtime>,
+    handle: Option<Arc<Handle>>,
+    admin_stop: Option<watch::Sender<bool>>,
+}
+
+impl ProxyHost {
+    /// Builds the runtime in `netns` and starts the proxy (and the admin
+    /// listener) on it.
+    pub async fn start(
+        balancer: &str,
+        netns: Option<&Netns>,
+        section: ProxySection,
+        config: proxy::Config,
+        admin_bind: Option<std::net::SocketAddr>,
+        threads: usize,
+        generation: u64,
+    ) -> Result<Self, ProxyHostError> {
+        let fail = |what: &'static str| {
+            let balancer = balancer.to_owned();
+            move |cause: String| ProxyHostError::Start { balancer, what, cause }
+        };
+        let namespace: Option<Arc<File>> = netns
+            .map(|netns| netns.file().try_clone().map(Arc::new))
+            .transpose()
+            .map_err(|err| fail("netns")(err.to_string()))?;
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(threads).thread_name(format!("proxy-{balancer}")).enable_all();
+        if let Some(namespace) = namespace {
+            builder.on_thread_start(move || {
+                // SAFETY: setns on this runtime thread only; the fd is open
+                // for as long as the closure (and so the runtime) lives.
+                let rc = unsafe { libc::setns(namespace.as_raw_fd(), libc::CLONE_NEWNET) };
+                if rc != 0 {
+                    // A thread in the wrong namespace would open sockets in
+                    // the wrong place; that must never happen silently.
+                    tracing::error!(err = %std::io::Error::last_os_error(), "proxy thread cannot enter its namespace");
+                    std::process::abort();
+                }
+            });
+        }
+        let runtime = builder.build().map_err(|err| fail("runtime")(err.to_string()))?;
+        let handle = runtime
+            .spawn(proxy::start(config))
+            .await
+            .map_err(|err| fail("proxy task")(err.to_string()))?
+            .map_err(|err| fail("proxy")(err.to_string()))?;
+        let handle = Arc::new(handle);
+        let admin_stop = match admin_bind {
+            None => None,
+            Some(address) => {
+                let (stop, stopped) = watch::channel(false);
+                let listener = runtime
+                    .spawn(async move { tokio::net::TcpListener::bind(address).await })
+                    .await
+                    .map_err(|err| fail("admin task")(err.to_string()))?
+                    .map_err(|err| fail("admin listener")(format!("{address}: {err}")))?;
+                runtime.spawn(admin::serve(listener, Arc::clone(&handle), stopped));
+                Some(stop)
+            }
+        };
+        tracing::info!(%balancer, threads, admin = ?admin_bind, "proxy running");
+        Ok(Self {
+            balancer: balancer.to_owned(),
+            section,
+            admin_bind,
+            threads,
+            generation,
+            runtime: Some(runtime),
+            handle: Some(handle),
+            admin_stop,
+        })
+    }
+
+    #[must_use]
+    pub fn stats(&self) -> Option<StatsSnapshot> {
+        self.handle.as_ref().map(|handle| handle.stats())
+    }
+
+    #[must_use]
+    pub fn pool_health(&self, backend: &str) -> Option<watch::Receiver<PoolHealth>> {
+        self.handle.as_ref().and_then(|handle| handle.pool_health(backend))
+    }
+
+    /// Replaces a backend's servers without a restart.
+    pub fn update_servers(&self, backend: &str, servers: Vec<ServerConfig>) -> Result<(), String> {
+        let (Some(runtime), Some(handle)) = (&self.runtime, &self.handle) else {
+            return Err("proxy stopped".to_owned());
+        };
+        // Checker tasks of new servers are spawned on the proxy's runtime.
+        let _entered = runtime.enter();
+        handle.update_servers(backend, servers).map_err(|err| err.to_string())
+    }
+
+    /// Stops accepting, lets requests in flight finish (bounded), stops the
+    /// runtime.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.admin_stop.take() {
+            let _ = stop.send(true);
+        }
+        let Some(runtime) = self.runtime.take() else { return };
+        if let Some(handle) = self.handle.take() {
+            // The admin server holds a clone until it has seen the stop.
+            let mut handle = handle;
+            for _ in 0..50 {
+                match Arc::try_unwrap(handle) {
+                    Ok(owned) => {
+                        let _ =
+                            tokio::time::timeout(SHUTDOWN_GRACE, runtime.spawn(owned.shutdown()))
+                                .await;
+                        break;
+                    }
+                    Err(shared) => {
+                        handle = shared;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+            }
+        }
+        // Dropping a runtime blocks; do it off the async threads.
+        let _ =
+            tokio::task::spawn_blocking(move || runtime.shutdown_timeout(Duration::from_secs(2)))
+                .await;
+        tracing::info!(balancer = %self.balancer, "proxy stopped");
+    }
+}

@@ -1,0 +1,205 @@
+//! One request through the proxy: refuse what must not pass, rewrite the
+//! head, pick a server, send, retry when that is safe, and answer 502, 503
+//! or 504 with a short body when nothing can serve.
+//!
+//! Retry policy (haproxy `retries` + `option redispatch`, plus one case of
+//! its `retry-on`): a request is sent again only when the server cannot
+//! have acted on it:
+//! - the connect failed or timed out: nothing was sent;
+//! - hyper handed the request back unsent (a pooled connection closed just
+//!   before use): nothing was sent;
+//! - the connection broke before any response byte and the request is
+//!   idempotent without a body (`GET`, `HEAD`, ...): RFC 9110 allows the
+//!   replay, and the head is kept to rebuild it.
+//!
+//! Anything else (a request with a body, a timeout waiting for the response)
+//! is answered 502/504 rather than risk doing it twice. With redispatch each
+//! retry goes to a server not tried yet while one is up; without it the same
+//! server is retried.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::http::request::Parts;
+use hyper::{Request, Response, StatusCode};
+use tokio::time::Instant;
+use tracing::{debug, warn};
+
+use super::backend::{Backend, NoSlot};
+use super::body::{local, ClientBody, Guarded, ProxyBody};
+use super::headers;
+use super::server::Slot;
+use super::upstream::{self, Lease};
+
+/// Unsent requests handed back by closing pooled connections, tolerated per
+/// request on top of `retries` (each costs only a pooled connection).
+const MAX_STALE_POOLED: u32 = 8;
+
+pub(crate) struct Forwarder {
+    pub backend: Arc<Backend>,
+    pub retries: u32,
+    pub redispatch: bool,
+}
+
+/// How an attempt on one server ended, when it did not produce a response.
+enum Failure {
+    /// The connect failed; the request is intact.
+    Connect(Request<ProxyBody>),
+    /// A pooled connection closed before taking the request; it is intact.
+    Unsent(Request<ProxyBody>),
+    /// The connection broke before the response; replay if allowed.
+    Broken(hyper::Error),
+    /// No response head within `timeout server`.
+    Timeout,
+}
+
+impl Forwarder {
+    pub async fn handle(&self, req: Request<Incoming>, client: SocketAddr) -> Response<ProxyBody> {
+        let counters = &self.backend.counters;
+        counters.requests.fetch_add(1, Relaxed);
+        let response = self.forward(req, client).await;
+        counters.responses.record(response.status().as_u16());
+        response
+    }
+
+    async fn forward(&self, req: Request<Incoming>, client: SocketAddr) -> Response<ProxyBody> {
+        let (mut parts, body) = req.into_parts();
+        if let Err(reason) = headers::check_framing(&parts.method, &parts.headers) {
+            debug!(%client, %reason, "request refused");
+            return local(StatusCode::BAD_REQUEST, "Bad Request", true);
+        }
+        headers::prepare_request(&mut parts, client);
+        // Kept to rebuild a bodiless idempotent request after a broken exchange.
+        let replay: Option<Parts> =
+            headers::replayable(&parts.method, &parts.headers).then(|| clone_head(&parts));
+        let client_failed = Arc::new(AtomicBool::new(false));
+        let body = ClientBody::new(body, Arc::clone(&client_failed)).boxed_unsync();
+        let mut request = Request::from_parts(parts, body);
+
+        let mut tried: Vec<u64> = Vec::new();
+        let mut retries = 0;
+        let mut stale = 0;
+        loop {
+            let excluded: &[u64] = if self.redispatch { &tried } else { &[] };
+            let slot = match self.backend.acquire(excluded).await {
+                Ok(slot) => slot,
+                Err(no) => return self.unavailable(no),
+            };
+            let server = Arc::clone(&slot.server);
+            if retries > 0 && tried.last() != Some(&server.id) {
+                self.backend.counters.redispatches.fetch_add(1, Relaxed);
+            }
+            match self.attempt(slot, request).await {
+                Ok(response) => return response,
+                Err(Failure::Unsent(back)) if stale < MAX_STALE_POOLED => {
+                    stale += 1;
+                    request = back;
+                    continue;
+                }
+                Err(Failure::Unsent(back) | Failure::Connect(back)) => request = back,
+                Err(Failure::Timeout) => {
+                    server.counters.errors.fetch_add(1, Relaxed);
+                    self.backend.counters.errors.fetch_add(1, Relaxed);
+                    warn!(backend = %self.backend.name(), server = %server.name(), "no response in time");
+                    return local(StatusCode::GATEWAY_TIMEOUT, "Gateway Timeout", false);
+                }
+                Err(Failure::Broken(error)) => {
+                    server.counters.errors.fetch_add(1, Relaxed);
+                    if client_failed.load(Relaxed) {
+                        debug!(%client, %error, "client broke its request body");
+                        return local(StatusCode::BAD_REQUEST, "Bad Request", true);
+                    }
+                    let Some(head) = replay.as_ref().filter(|_| retries < self.retries) else {
+                        warn!(backend = %self.backend.name(), server = %server.name(), %error, "exchange failed");
+                        self.backend.counters.errors.fetch_add(1, Relaxed);
+                        return local(StatusCode::BAD_GATEWAY, "Bad Gateway", false);
+                    };
+                    request = Request::from_parts(clone_head(head), empty());
+                }
+            }
+            if retries >= self.retries {
+                self.backend.counters.errors.fetch_add(1, Relaxed);
+                warn!(backend = %self.backend.name(), "no server could be reached");
+                return local(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable", false);
+            }
+            retries += 1;
+            self.backend.counters.retries.fetch_add(1, Relaxed);
+            tried.push(server.id);
+        }
+    }
+
+    /// Sends `request` on a connection to the slot's server.
+    async fn attempt(
+        &self,
+        slot: Slot,
+        mut request: Request<ProxyBody>,
+    ) -> Result<Response<ProxyBody>, Failure> {
+        let server = Arc::clone(&slot.server);
+        let timeouts = &self.backend.timeouts;
+        let (mut sender, _pooled) = match upstream::connection(
+            &server,
+            timeouts.connect,
+            timeouts.server,
+        )
+        .await
+        {
+            Ok(connection) => connection,
+            Err(error) => {
+                server.counters.errors.fetch_add(1, Relaxed);
+                debug!(backend = %self.backend.name(), server = %server.name(), %error, "connect failed");
+                return Err(Failure::Connect(request));
+            }
+        };
+        if !request.headers().contains_key(header::HOST) {
+            if let Ok(host) = HeaderValue::from_str(&server.config.address.to_string()) {
+                request.headers_mut().insert(header::HOST, host);
+            }
+        }
+        server.counters.requests.fetch_add(1, Relaxed);
+        let started = Instant::now();
+        let sent = tokio::time::timeout(timeouts.server, sender.try_send_request(request)).await;
+        let mut response = match sent {
+            Err(_) => return Err(Failure::Timeout),
+            Ok(Err(mut e)) => {
+                return Err(match e.take_message() {
+                    Some(back) => Failure::Unsent(back),
+                    None => Failure::Broken(e.into_error()),
+                })
+            }
+            Ok(Ok(response)) => response,
+        };
+        server.counters.latency.record(started.elapsed());
+        server.counters.responses.record(response.status().as_u16());
+        headers::remove_hop_by_hop(response.headers_mut());
+        let lease = Lease { slot, sender };
+        Ok(response.map(|body| Guarded::new(body, Box::new(lease)).boxed_unsync()))
+    }
+
+    fn unavailable(&self, why: NoSlot) -> Response<ProxyBody> {
+        self.backend.counters.errors.fetch_add(1, Relaxed);
+        let message = match why {
+            NoSlot::NoServer => "Service Unavailable: no server is up",
+            NoSlot::QueueFull => "Service Unavailable: every server is busy",
+            NoSlot::QueueTimeout => "Service Unavailable: timed out waiting for a server",
+        };
+        warn!(backend = %self.backend.name(), reason = message, "request not served");
+        local(StatusCode::SERVICE_UNAVAILABLE, message, false)
+    }
+}
+
+fn empty() -> ProxyBody {
+    Empty::new().map_err(|e| match e {}).boxed_unsync()
+}
+
+fn clone_head(parts: &Parts) -> Parts {
+    let mut request = Request::new(());
+    *request.method_mut() = parts.method.clone();
+    *request.uri_mut() = parts.uri.clone();
+    *request.version_mut() = parts.version;
+    *request.headers_mut() = parts.headers.clone();
+    request.into_parts().0
+}

@@ -1,0 +1,152 @@
+//! Request and response header policy, pure functions over `http` types:
+//! framing checks against smuggling, hop-by-hop removal, `X-Forwarded-For`
+//! and `Forwarded`, origin-form target and `Host`.
+//!
+//! hyper already rejects with 400 (and closes): conflicting `Content-Length`
+//! values, a `Transfer-Encoding` whose last coding is not `chunked`,
+//! `Transfer-Encoding` in HTTP/1.0, obs-fold, bad chunk sizes, and heads over
+//! the size or count limit (431). It accepts a request carrying both
+//! `Transfer-Encoding` and `Content-Length` (RFC 9112 lets a server ignore
+//! the latter) and then drops `Content-Length` from the parsed headers, so
+//! the frontend's raw head tap refuses that case with 400;
+//! [`check_framing`] repeats the check on parsed headers in case hyper ever
+//! keeps both.
+
+use std::net::{IpAddr, SocketAddr};
+
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::http::request::Parts;
+use hyper::{Method, Uri, Version};
+
+/// Headers that only concern one connection, never forwarded.
+const HOP_BY_HOP: [&str; 7] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Headers that `Connection` may not remove: they frame the message or name
+/// the site, and letting a client strip them would desync or misroute.
+const PROTECTED: [&str; 3] = ["host", "content-length", "transfer-encoding"];
+
+/// Why a request is refused before it reaches a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("both Transfer-Encoding and Content-Length")]
+    TransferEncodingWithLength,
+    #[error("more than one Host")]
+    DuplicateHost,
+    #[error("CONNECT is not proxied")]
+    Connect,
+}
+
+/// Framing checks hyper does not do.
+pub fn check_framing(method: &Method, headers: &HeaderMap) -> Result<(), Rejection> {
+    if headers.contains_key(header::TRANSFER_ENCODING)
+        && headers.contains_key(header::CONTENT_LENGTH)
+    {
+        return Err(Rejection::TransferEncodingWithLength);
+    }
+    if headers.get_all(header::HOST).iter().count() > 1 {
+        return Err(Rejection::DuplicateHost);
+    }
+    if method == Method::CONNECT {
+        return Err(Rejection::Connect);
+    }
+    Ok(())
+}
+
+/// Removes hop-by-hop headers, including those `Connection` lists.
+pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    let listed: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|token| HeaderName::from_bytes(token.trim().as_bytes()).ok())
+        .filter(|name| !PROTECTED.contains(&name.as_str()))
+        .collect();
+    for name in listed {
+        headers.remove(name);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+}
+
+/// Rewrites a client request head for a server: hop-by-hop headers out,
+/// the client's address appended to `X-Forwarded-For` and `Forwarded`,
+/// absolute-form targets turned into origin-form with `Host` from them,
+/// HTTP/1.1 upstream.
+pub fn prepare_request(parts: &mut Parts, client: SocketAddr) {
+    remove_hop_by_hop(&mut parts.headers);
+    if let Some(authority) = parts.uri.authority() {
+        if let Ok(host) = HeaderValue::from_str(authority.as_str()) {
+            parts.headers.insert(header::HOST, host);
+        }
+    }
+    parts.uri = origin_form(&parts.uri);
+    append_forwarded_for(&mut parts.headers, client.ip());
+    parts.version = Version::HTTP_11;
+}
+
+/// `/path?query` of a target (`*` stays `*`).
+fn origin_form(uri: &Uri) -> Uri {
+    match uri.path_and_query() {
+        Some(pq) => Uri::from(pq.clone()),
+        None => Uri::from_static("/"),
+    }
+}
+
+/// Appends `client` to `X-Forwarded-For` (all existing values joined into
+/// one header) and a `for=` element to `Forwarded` (RFC 7239).
+pub fn append_forwarded_for(headers: &mut HeaderMap, client: IpAddr) {
+    let xff =
+        joined(headers, &header::HeaderName::from_static("x-forwarded-for"), &client.to_string());
+    let node = match client {
+        IpAddr::V4(ip) => format!("for={ip}"),
+        IpAddr::V6(ip) => format!("for=\"[{ip}]\""),
+    };
+    let forwarded = joined(headers, &header::FORWARDED, &node);
+    insert_text(headers, "x-forwarded-for", xff);
+    insert_text(headers, "forwarded", forwarded);
+}
+
+fn joined(headers: &HeaderMap, name: &HeaderName, last: &str) -> String {
+    let mut parts: Vec<&str> = headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .collect();
+    parts.push(last);
+    parts.join(", ")
+}
+
+fn insert_text(headers: &mut HeaderMap, name: &'static str, value: String) {
+    if let Ok(value) = HeaderValue::try_from(value) {
+        headers.insert(HeaderName::from_static(name), value);
+    }
+}
+
+/// Whether a failed request can be sent again to another server after its
+/// connection broke before any response byte: idempotent (RFC 9110 9.2.2)
+/// and without a body, so nothing was consumed that cannot be replayed.
+#[must_use]
+pub fn replayable(method: &Method, headers: &HeaderMap) -> bool {
+    let idempotent = matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
+    );
+    let no_body = !headers.contains_key(header::TRANSFER_ENCODING)
+        && headers.get(header::CONTENT_LENGTH).is_none_or(|v| v.as_bytes() == b"0");
+    idempotent && no_body
+}
+
+#[cfg(test)]
+mod tests;

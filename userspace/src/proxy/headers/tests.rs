@@ -1,0 +1,98 @@
+use super::*;
+use hyper::Request;
+
+fn parts(
+    build: impl FnOnce(hyper::http::request::Builder) -> hyper::http::request::Builder,
+) -> Parts {
+    build(Request::builder()).body(()).unwrap().into_parts().0
+}
+
+fn client() -> SocketAddr {
+    "192.0.2.7:40000".parse().unwrap()
+}
+
+#[test]
+fn hop_by_hop_headers_and_connection_tokens_are_removed() {
+    let mut p = parts(|b| {
+        b.uri("/x")
+            .header("host", "example")
+            .header("connection", "keep-alive, X-Secret, host")
+            .header("connection", "Content-Length")
+            .header("keep-alive", "timeout=5")
+            .header("proxy-connection", "keep-alive")
+            .header("te", "trailers")
+            .header("trailer", "x-checksum")
+            .header("upgrade", "websocket")
+            .header("x-secret", "1")
+            .header("content-length", "3")
+            .header("x-kept", "yes")
+    });
+    prepare_request(&mut p, client());
+    for gone in
+        ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "x-secret"]
+    {
+        assert!(!p.headers.contains_key(gone), "{gone} should be gone");
+    }
+    assert_eq!(p.headers["host"], "example", "Host is kept even if Connection lists it");
+    assert_eq!(p.headers["content-length"], "3", "framing headers are protected");
+    assert_eq!(p.headers["x-kept"], "yes");
+}
+
+#[test]
+fn forwarded_for_is_appended() {
+    let mut p = parts(|b| {
+        b.uri("/").header("x-forwarded-for", "10.1.1.1").header("x-forwarded-for", "10.2.2.2")
+    });
+    prepare_request(&mut p, client());
+    assert_eq!(p.headers["x-forwarded-for"], "10.1.1.1, 10.2.2.2, 192.0.2.7");
+    assert_eq!(p.headers["forwarded"], "for=192.0.2.7");
+    let mut p = parts(|b| b.uri("/").header("forwarded", "for=10.0.0.9"));
+    prepare_request(&mut p, "[2001:db8::1]:5".parse().unwrap());
+    assert_eq!(p.headers["forwarded"], "for=10.0.0.9, for=\"[2001:db8::1]\"");
+    assert_eq!(p.headers["x-forwarded-for"], "2001:db8::1");
+}
+
+#[test]
+fn absolute_form_becomes_origin_form_with_its_host() {
+    let mut p = parts(|b| b.uri("http://site.example:8000/a/b?c=d").header("host", "other"));
+    prepare_request(&mut p, client());
+    assert_eq!(p.uri, "/a/b?c=d");
+    assert_eq!(p.headers["host"], "site.example:8000");
+    let mut p = parts(|b| b.uri("/only?x").header("host", "kept").version(Version::HTTP_10));
+    prepare_request(&mut p, client());
+    assert_eq!((p.uri.to_string().as_str(), p.version), ("/only?x", Version::HTTP_11));
+    assert_eq!(p.headers["host"], "kept");
+}
+
+#[test]
+fn framing_checks() {
+    let headers = |pairs: &[(&'static str, &'static str)]| {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    };
+    let both = headers(&[("transfer-encoding", "chunked"), ("content-length", "4")]);
+    assert_eq!(check_framing(&Method::POST, &both), Err(Rejection::TransferEncodingWithLength));
+    let hosts = headers(&[("host", "a"), ("host", "b")]);
+    assert_eq!(check_framing(&Method::GET, &hosts), Err(Rejection::DuplicateHost));
+    assert_eq!(check_framing(&Method::CONNECT, &HeaderMap::new()), Err(Rejection::Connect));
+    assert_eq!(check_framing(&Method::POST, &headers(&[("content-length", "4")])), Ok(()));
+}
+
+#[test]
+fn replayable_requests() {
+    let none = HeaderMap::new();
+    assert!(replayable(&Method::GET, &none));
+    assert!(replayable(&Method::HEAD, &none));
+    assert!(!replayable(&Method::POST, &none));
+    let mut with_body = HeaderMap::new();
+    with_body.insert("content-length", HeaderValue::from_static("5"));
+    assert!(!replayable(&Method::PUT, &with_body));
+    with_body.insert("content-length", HeaderValue::from_static("0"));
+    assert!(replayable(&Method::PUT, &with_body));
+    let mut chunked = HeaderMap::new();
+    chunked.insert("transfer-encoding", HeaderValue::from_static("chunked"));
+    assert!(!replayable(&Method::GET, &chunked));
+}
