@@ -6,7 +6,12 @@
 //! - [`datapath`]: loading the eBPF object, attaching it, pinning its maps,
 //!   reading its counters;
 //! - [`control`]: the daemon's control socket and the status it reports;
-//! - [`daemon`]: start-up, the run loop, reload and clean shutdown.
+//! - [`vrrp`]: the VRRP protocol core (codec and state machine, no I/O);
+//! - [`proxy`]: the L7 reverse proxy (hyper) with its balancing policies,
+//!   health checks and statistics;
+//! - [`net`]: sockets and rtnetlink requests the protocol drivers act with;
+//! - [`daemon`]: start-up, the run loop, reload and clean shutdown, and the
+//!   drivers that run VRRP and the proxy inside the balancers' namespaces.
 
 pub mod config;
 pub mod control;

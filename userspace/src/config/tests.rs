@@ -120,6 +120,11 @@ fn shipped_example_configs_validate() {
         let config = parse(text).unwrap_or_else(|err| panic!("examples/{name}.toml: {err}"));
         assert_eq!(config.node, name);
         assert_eq!(config.attach_points().len(), 5);
+        let balancer = &config.balancers[0];
+        assert_eq!(balancer.vrrp[0].vrid, 12);
+        let (_, proxy) = balancer.proxy.as_ref().expect("the lab's haproxy block");
+        assert_eq!(proxy.backends[0].servers.len(), 3);
+        assert_eq!(proxy.frontends[0].bind.port(), 8000);
     }
 }
 
