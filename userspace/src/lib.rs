@@ -7,6 +7,8 @@
 //!   reading its counters;
 //! - [`control`]: the daemon's control socket and the status it reports;
 //! - [`vrrp`]: the VRRP protocol core (codec and state machine, no I/O);
+//! - [`stp`]: the STP/RSTP protocol core (BPDU codec and bridge state
+//!   machine, no I/O);
 //! - [`proxy`]: the L7 reverse proxy (hyper) with its balancing policies,
 //!   health checks and statistics;
 //! - [`net`]: sockets and rtnetlink requests the protocol drivers act with;
@@ -20,4 +22,5 @@ pub mod datapath;
 pub mod net;
 pub mod netns;
 pub mod proxy;
+pub mod stp;
 pub mod vrrp;
