@@ -64,6 +64,11 @@ enum Command {
         #[command(subcommand)]
         command: VrrpCommand,
     },
+    /// The VXLAN tunnel of running daemons.
+    Vxlan {
+        #[command(subcommand)]
+        command: VxlanCommand,
+    },
     /// Ask a running daemon to re-read its config file (same as SIGHUP).
     Reload {
         /// Node of the daemon.
@@ -92,6 +97,34 @@ enum ProxyCommand {
         /// Print the Prometheus text exposition (as the admin listener's /metrics).
         #[arg(long)]
         prometheus: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum VxlanCommand {
+    /// Forwarding table: inner MAC, remote VTEP, age, static or learned.
+    Fdb {
+        /// Only the daemon of this node (default: every daemon in the run dir).
+        #[arg(long)]
+        node: Option<String>,
+        /// Directory of the control sockets.
+        #[arg(long, default_value = DEFAULT_RUN_DIR)]
+        run_dir: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Frames encapsulated, decapsulated, flooded, learned; drops by reason.
+    Stats {
+        /// Only the daemon of this node (default: every daemon in the run dir).
+        #[arg(long)]
+        node: Option<String>,
+        /// Directory of the control sockets.
+        #[arg(long, default_value = DEFAULT_RUN_DIR)]
+        run_dir: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -127,6 +160,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Vrrp { command: VrrpCommand::Status { node, run_dir, json } } => {
             vrrp_status(node.as_deref(), &run_dir, json)
+        }
+        Command::Vxlan { command: VxlanCommand::Fdb { node, run_dir, json } } => {
+            vxlan(node.as_deref(), &run_dir, json, render::vxlan_fdb)
+        }
+        Command::Vxlan { command: VxlanCommand::Stats { node, run_dir, json } } => {
+            vxlan(node.as_deref(), &run_dir, json, render::vxlan_stats)
         }
     }
 }
@@ -244,6 +283,32 @@ fn vrrp_status(node: Option<&str>, run_dir: &Path, json: bool) -> anyhow::Result
         println!("no VRRP instance configured");
     } else {
         print!("{}", render::vrrp(&reports));
+    }
+    Ok(())
+}
+
+fn vxlan(
+    node: Option<&str>,
+    run_dir: &Path,
+    json: bool,
+    render: fn(&halb::vxlan::VxlanReport) -> String,
+) -> anyhow::Result<()> {
+    let runtime = client_runtime()?;
+    let mut reports = Vec::new();
+    for socket in sockets(node, run_dir)? {
+        match runtime.block_on(control::request(&socket, Request::Vxlan))? {
+            Response::Vxlan(report) => reports.extend(report.map(|report| *report)),
+            other => bail!("unexpected reply from {}: {other:?}", socket.display()),
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    } else if reports.is_empty() {
+        println!("no VXLAN tunnel configured");
+    } else {
+        for report in &reports {
+            print!("{}", render(report));
+        }
     }
     Ok(())
 }

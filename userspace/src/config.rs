@@ -5,6 +5,7 @@
 pub mod file;
 mod validate;
 mod vrrp;
+pub mod vxlan;
 
 use std::path::{Path, PathBuf};
 

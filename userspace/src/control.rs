@@ -24,6 +24,7 @@ pub enum Request {
     Reload,
     Vrrp,
     Proxy,
+    Vxlan,
 }
 
 impl Request {
@@ -34,6 +35,7 @@ impl Request {
             Request::Reload => "reload",
             Request::Vrrp => "vrrp",
             Request::Proxy => "proxy",
+            Request::Vxlan => "vxlan",
         }
     }
 
@@ -43,8 +45,9 @@ impl Request {
             "reload" => Ok(Request::Reload),
             "vrrp" => Ok(Request::Vrrp),
             "proxy" => Ok(Request::Proxy),
+            "vxlan" => Ok(Request::Vxlan),
             other => {
-                Err(format!("unknown request {other:?} (expected status, reload, vrrp or proxy)"))
+                Err(format!("unknown request {other:?} (expected status, reload, vrrp, proxy or vxlan)"))
             }
         }
     }
@@ -62,6 +65,8 @@ pub enum Response {
     Vrrp(Vec<crate::daemon::vrrp_report::VrrpReport>),
     /// Statistics of each balancer's proxy, by balancer name.
     Proxy(Vec<(String, crate::proxy::StatsSnapshot)>),
+    /// The VXLAN tunnel (`None`: no `[host.vxlan]`).
+    Vxlan(Option<Box<crate::vxlan::VxlanReport>>),
     Error(String),
 }
 

@@ -10,6 +10,8 @@ mod serve;
 mod start;
 mod vrrp_driver;
 mod vrrp_fast_path;
+mod vxlan_sync;
+mod vxlan_tunnel;
 pub mod vrrp_report;
 
 use std::{
@@ -56,6 +58,8 @@ pub struct Daemon {
     namespaces: HashMap<String, Netns>,
     /// Running VRRP instances by instance name.
     vrrp: BTreeMap<String, vrrp_driver::VrrpDriver>,
+    /// The VXLAN tunnel of the host role, when running.
+    vxlan: Option<vxlan_sync::VxlanHost>,
     /// Running proxies by balancer name.
     proxies: BTreeMap<String, proxy_host::ProxyHost>,
     /// Counts proxy (re)starts, so VRRP trackers know to resubscribe.

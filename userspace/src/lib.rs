@@ -12,6 +12,7 @@
 //! - [`proxy`]: the L7 reverse proxy (hyper) with its balancing policies,
 //!   health checks and statistics;
 //! - [`net`]: sockets and rtnetlink requests the protocol drivers act with;
+//! - [`vxlan`]: the VXLAN tables shared with the eBPF programs, FDB ageing;
 //! - [`daemon`]: start-up, the run loop, reload and clean shutdown, and the
 //!   drivers that run VRRP and the proxy inside the balancers' namespaces.
 
@@ -24,3 +25,4 @@ pub mod netns;
 pub mod proxy;
 pub mod stp;
 pub mod vrrp;
+pub mod vxlan;

@@ -9,5 +9,6 @@
 pub mod classify;
 pub mod names;
 pub mod vrrp;
+pub mod vxlan;
 
 pub use classify::{FrameClass, MalformedReason, PortClassKey, TrafficCounter};

@@ -26,14 +26,44 @@ pub const MAP_VRRP_DROPS: &str = "VRRP_DROPS";
 /// Per-CPU array: [`crate::vrrp::VrrpVerdict`] -> [`crate::TrafficCounter`].
 pub const MAP_VRRP_VERDICTS: &str = "VRRP_VERDICTS";
 
+/// TC ingress program on the VXLAN tunnel port's peer: encapsulation.
+pub const PROG_VXLAN_ENCAP: &str = "vxlan_encap";
+
+/// TC ingress program on the VXLAN underlay device: decapsulation.
+pub const PROG_VXLAN_DECAP: &str = "vxlan_decap";
+
+/// Array, one slot: [`crate::vxlan::VxlanConfig`], written by the daemon.
+pub const MAP_VXLAN_CONFIG: &str = "VXLAN_CONFIG";
+
+/// Array: slot -> [`crate::vxlan::VxlanRemote`], the flood list.
+pub const MAP_VXLAN_REMOTES: &str = "VXLAN_REMOTES";
+
+/// Hash map: remote VTEP address ([u8; 4]) -> slot: who may send to us.
+pub const MAP_VXLAN_REMOTE_SET: &str = "VXLAN_REMOTE_SET";
+
+/// Hash map: [`crate::vxlan::VxlanMac`] -> [`crate::vxlan::VxlanFdbEntry`].
+pub const MAP_VXLAN_FDB: &str = "VXLAN_FDB";
+
+/// Per-CPU array: [`crate::vxlan::VxlanEvent`] -> [`crate::TrafficCounter`].
+pub const MAP_VXLAN_STATS: &str = "VXLAN_STATS";
+
+/// Per-CPU array: [`crate::vxlan::VxlanDropReason`] -> [`crate::TrafficCounter`].
+pub const MAP_VXLAN_DROPS: &str = "VXLAN_DROPS";
+
 /// Every map the daemon pins, in pin order.
-pub const PINNED_MAPS: [&str; 6] = [
+pub const PINNED_MAPS: [&str; 12] = [
     MAP_PORT_TRAFFIC,
     MAP_PORT_MALFORMED,
     MAP_VRRP_CONFIG,
     MAP_VRRP_MASTERS,
     MAP_VRRP_DROPS,
     MAP_VRRP_VERDICTS,
+    MAP_VXLAN_CONFIG,
+    MAP_VXLAN_REMOTES,
+    MAP_VXLAN_REMOTE_SET,
+    MAP_VXLAN_FDB,
+    MAP_VXLAN_STATS,
+    MAP_VXLAN_DROPS,
 ];
 
 /// Upper bound on (interface, class) entries per map: 64 interfaces per

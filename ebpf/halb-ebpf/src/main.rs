@@ -5,7 +5,10 @@
 //! - `packet`: the one bounds-checked reader every program uses;
 //! - `maps`: every map, declared once;
 //! - `port_classifier`: TC ingress on every datapath interface;
-//! - `vrrp_advert`: TC ingress on a balancer's VRRP interface.
+//! - `vrrp_advert`: TC ingress on a balancer's VRRP interface;
+//! - `vxlan_encap`: TC ingress on the VXLAN tunnel port's veth peer;
+//! - `vxlan_decap`: TC ingress on the VXLAN underlay (external bridge);
+//! - `vxlan_header`: the outer headers both share (build and checks).
 #![no_std]
 #![no_main]
 
@@ -13,6 +16,9 @@ mod maps;
 mod packet;
 mod port_classifier;
 mod vrrp_advert;
+mod vxlan_decap;
+mod vxlan_encap;
+mod vxlan_header;
 
 #[cfg(not(test))]
 #[panic_handler]

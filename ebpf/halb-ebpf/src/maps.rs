@@ -3,12 +3,16 @@
 //! `/sys/fs/bpf/halb/<node>/`.
 
 use aya_ebpf::{
-    btf_maps::{HashMap, PerCpuArray, PerCpuHashMap},
+    btf_maps::{Array, HashMap, PerCpuArray, PerCpuHashMap},
     macros::btf_map,
 };
 use halb_common::{
     names::PORT_MAP_ENTRIES,
     vrrp::{VrrpDropReason, VrrpInstanceConfig, VrrpMasterInfo, VrrpVerdict, VRRP_MAX_INSTANCES},
+    vxlan::{
+        VxlanConfig, VxlanDropReason, VxlanEvent, VxlanFdbEntry, VxlanMac, VxlanRemote,
+        VXLAN_FDB_ENTRIES, VXLAN_MAX_REMOTES,
+    },
     PortClassKey, TrafficCounter,
 };
 
@@ -81,3 +85,35 @@ pub fn count_slot<const N: usize>(map: &PerCpuArray<TrafficCounter, N>, index: u
         }
     }
 }
+
+/// VXLAN: slot 0 holds what the daemon configured (VNI, local VTEP,
+/// underlay and tunnel ifindexes, MTU, TTL); written by userspace. A map
+/// rather than load-time globals: one object serves the host namespace and
+/// a reload changes these without reloading programs.
+#[btf_map]
+pub static VXLAN_CONFIG: Array<VxlanConfig, 1> = Array::new();
+
+/// VXLAN: the remote VTEPs (flood list), slots `0..remote_count`.
+#[btf_map]
+pub static VXLAN_REMOTES: Array<VxlanRemote, { VXLAN_MAX_REMOTES as usize }> = Array::new();
+
+/// VXLAN: remote VTEP address -> slot; decapsulation accepts only these.
+#[btf_map]
+pub static VXLAN_REMOTE_SET: HashMap<[u8; 4], u32, { VXLAN_MAX_REMOTES as usize }> =
+    HashMap::new();
+
+/// VXLAN: inner MAC -> remote VTEP (static from the daemon, learned by
+/// `vxlan_decap`, aged out by the daemon).
+#[btf_map]
+pub static VXLAN_FDB: HashMap<VxlanMac, VxlanFdbEntry, { VXLAN_FDB_ENTRIES as usize }> =
+    HashMap::new();
+
+/// VXLAN: encapsulated / decapsulated / flooded / learned, by `VxlanEvent`.
+#[btf_map]
+pub static VXLAN_STATS: PerCpuArray<TrafficCounter, { VxlanEvent::ALL.len() }> =
+    PerCpuArray::new();
+
+/// VXLAN: drops by `VxlanDropReason`.
+#[btf_map]
+pub static VXLAN_DROPS: PerCpuArray<TrafficCounter, { VxlanDropReason::ALL.len() }> =
+    PerCpuArray::new();

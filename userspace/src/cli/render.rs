@@ -196,3 +196,53 @@ pub fn proxy(balancer: &str, stats: &StatsSnapshot) -> String {
     }
     out
 }
+
+/// The tunnel's header line (both VXLAN views start with it).
+fn vxlan_header(report: &halb::vxlan::VxlanReport) -> String {
+    let remotes: Vec<String> = report.remotes.iter().map(ToString::to_string).collect();
+    format!(
+        "node {} vni {} local {} underlay {} port {} in {} mtu {} ttl {} ageing {} s: {}\n  remotes: {}\n",
+        report.node,
+        report.vni,
+        report.local.map_or_else(|| "-".to_owned(), |local| local.to_string()),
+        report.underlay,
+        report.tunnel_port,
+        report.bridge,
+        report.mtu,
+        report.ttl,
+        report.ageing_secs,
+        report.state,
+        if remotes.is_empty() { "-".to_owned() } else { remotes.join(" ") },
+    )
+}
+
+pub fn vxlan_fdb(report: &halb::vxlan::VxlanReport) -> String {
+    let mut out = vxlan_header(report);
+    let _ = writeln!(out, "  {:<17}  {:<15}  {:>8}  KIND", "MAC", "VTEP", "AGE");
+    for row in &report.fdb {
+        let age = row.age_secs.map_or_else(|| "-".to_owned(), |age| format!("{age:.1}s"));
+        let _ = writeln!(out, "  {:<17}  {:<15}  {:>8}  {}", row.mac, row.vtep, age, row.kind);
+    }
+    if report.fdb.is_empty() {
+        let _ = writeln!(out, "  (empty: unknown destinations are flooded to every remote)");
+    }
+    out
+}
+
+pub fn vxlan_stats(report: &halb::vxlan::VxlanReport) -> String {
+    let mut out = vxlan_header(report);
+    let _ = writeln!(out, "  {:<24} {:>12} {:>14}", "COUNTER", "PACKETS", "BYTES");
+    for (name, counter) in &report.counters {
+        let _ = writeln!(out, "  {name:<24} {:>12} {:>14}", counter.packets, counter.bytes);
+    }
+    for (name, counter) in &report.drops {
+        let _ = writeln!(
+            out,
+            "  {:<24} {:>12} {:>14}",
+            format!("drop {name}"),
+            counter.packets,
+            counter.bytes
+        );
+    }
+    out
+}

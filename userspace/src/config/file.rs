@@ -34,6 +34,8 @@ pub struct HostSection {
     pub netns: Option<String>,
     #[serde(default)]
     pub interfaces: Vec<String>,
+    /// `[host.vxlan]`: the VXLAN tunnel joining the internal bridge to remote hosts.
+    pub vxlan: Option<super::vxlan::VxlanSection>,
 }
 
 /// `[[balancer]]`: a balancer container, in its own network namespace.

@@ -54,6 +54,8 @@ pub struct HostRole {
     /// Named network namespace (`/run/netns/<name>`); `None`: the daemon's own.
     pub netns: Option<String>,
     pub interfaces: Vec<String>,
+    /// `[host.vxlan]`: the VXLAN tunnel (eBPF encap/decap).
+    pub vxlan: Option<super::vxlan::Vxlan>,
 }
 
 /// A balancer container: VRRP and the L7 proxy will run here.
@@ -195,7 +197,8 @@ fn host_role(section: HostSection) -> Result<HostRole, ConfigError> {
         check_netns("host.netns", netns)?;
     }
     check_interfaces("host.interfaces", &section.interfaces)?;
-    Ok(HostRole { netns: section.netns, interfaces: section.interfaces })
+    let vxlan = section.vxlan.map(super::vxlan::vxlan).transpose()?;
+    Ok(HostRole { netns: section.netns, interfaces: section.interfaces, vxlan })
 }
 
 fn balancer(index: usize, section: BalancerSection) -> Result<Balancer, ConfigError> {
@@ -363,7 +366,8 @@ fn check_roles(config: &Config) -> Result<(), ConfigError> {
     }
     let total = config.attach_points().len();
     let has_proxy = config.balancers.iter().any(|balancer| balancer.proxy.is_some());
-    if total == 0 && !has_proxy {
+    let has_vxlan = config.host.as_ref().is_some_and(|host| host.vxlan.is_some());
+    if total == 0 && !has_proxy && !has_vxlan {
         return Err(ConfigError::invalid(
             "host.interfaces",
             "nothing to do: give the host or a balancer an interface, or a balancer a proxy",

@@ -41,6 +41,7 @@ impl Daemon {
         self.spawn_ebpf_loggers();
         self.sync_proxies().await;
         self.sync_vrrp().await;
+        self.sync_vxlan().await;
         let (pending_tx, mut pending_rx) = mpsc::channel::<Pending>(16);
         tracing::info!(node = %self.config.node, socket = %socket_path.display(), "daemon ready");
 
@@ -62,6 +63,7 @@ impl Daemon {
                     let response = match request {
                         Request::Status => Response::Status(Box::new(self.status())),
                         Request::Reload => self.reload_response().await,
+                        Request::Vxlan => Response::Vxlan(self.vxlan_report().map(Box::new)),
                         Request::Vrrp => Response::Vrrp(
                             self.vrrp.values().map(VrrpDriver::report).collect(),
                         ),
@@ -85,6 +87,7 @@ impl Daemon {
         for (_, host) in std::mem::take(&mut self.proxies) {
             host.stop().await;
         }
+        self.stop_vxlan().await;
         drop(listener);
         if let Err(err) = std::fs::remove_file(&socket_path) {
             tracing::warn!(%err, socket = %socket_path.display(), "cannot remove control socket");
@@ -98,6 +101,7 @@ impl Daemon {
         if result.is_ok() {
             self.sync_proxies().await;
             self.sync_vrrp().await;
+            self.sync_vxlan().await;
         }
         match result {
             Ok((attached, detached)) => {

@@ -52,6 +52,7 @@ impl Daemon {
             instances: BTreeMap::new(),
             namespaces,
             vrrp: BTreeMap::new(),
+            vxlan: None,
             proxies: BTreeMap::new(),
             proxy_generation: 0,
             started_unix_secs,

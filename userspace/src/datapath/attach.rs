@@ -10,7 +10,9 @@ use aya::{
     programs::{tc::SchedClassifierLinkId, SchedClassifier, TcAttachType},
     Ebpf,
 };
-use halb_common::names::{PROG_PORT_CLASSIFIER, PROG_VRRP_ADVERT};
+use halb_common::names::{
+    PROG_PORT_CLASSIFIER, PROG_VRRP_ADVERT, PROG_VXLAN_DECAP, PROG_VXLAN_ENCAP,
+};
 
 use super::{object, DatapathError};
 use crate::{
@@ -179,7 +181,8 @@ impl Datapath {
 }
 
 /// Every program of the object; all are TC classifiers.
-pub const PROGRAMS: [&str; 2] = [PROG_PORT_CLASSIFIER, PROG_VRRP_ADVERT];
+pub const PROGRAMS: [&str; 4] =
+    [PROG_PORT_CLASSIFIER, PROG_VRRP_ADVERT, PROG_VXLAN_ENCAP, PROG_VXLAN_DECAP];
 
 fn program_mut<'a>(
     ebpf: &'a mut Ebpf,

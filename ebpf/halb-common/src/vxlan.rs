@@ -1,0 +1,294 @@
+//! VXLAN (RFC 7348) in eBPF: the tables the encap/decap programs share with
+//! the daemon, the marks they recirculate frames with, and why they drop.
+//!
+//! Data flow on a host (see `ebpf/halb-ebpf/src/vxlan_encap.rs` and
+//! `vxlan_decap.rs` for the kernel side):
+//!
+//! ```text
+//!  endpoints -- internal bridge -- tunnel port (veth) ==== peer (veth)  [vxlan_encap, TC ingress]
+//!                                                                          | redirect_neigh
+//!                                                                          v
+//!  remote VTEP <---------------- underlay (external bridge, VTEP address) [vxlan_decap, TC ingress]
+//! ```
+//!
+//! The daemon writes [`VxlanConfig`] (one slot), the remote VTEPs
+//! ([`VxlanRemote`] array + membership hash) and static [`VxlanFdbEntry`]s;
+//! the decap program learns inner source MAC -> remote VTEP into the same
+//! FDB, the daemon ages learned entries out.
+
+/// Most remote VTEPs per VNI (bounds the head-end replication loop).
+pub const VXLAN_MAX_REMOTES: u32 = 64;
+/// Most forwarding entries (static + learned).
+pub const VXLAN_FDB_ENTRIES: u32 = 4096;
+/// Outer headers pushed by encapsulation: Ethernet 14 + IPv4 20 + UDP 8 +
+/// VXLAN 8.
+pub const VXLAN_ENCAP_LEN: usize = 50;
+/// VXLAN header flags byte with the I flag (valid VNI) set.
+pub const VXLAN_FLAG_I: u8 = 0x08;
+/// Largest VNI (24 bits).
+pub const VXLAN_MAX_VNI: u32 = 0x00ff_ffff;
+/// Range of the outer UDP source port (RFC 7348 recommends the dynamic
+/// range 49152-65535), chosen from the inner flow's hash.
+pub const VXLAN_SRC_PORT_MIN: u16 = 49152;
+
+/// `skb->mark` values the encap program uses to recirculate frames through
+/// its own ingress (bpf_clone_redirect / bpf_redirect with BPF_F_INGRESS):
+/// the upper 16 bits say "ours", the lower bits what to do.
+pub const VXLAN_MARK_MAGIC: u32 = 0x4c58_0000;
+pub const VXLAN_MARK_MASK: u32 = 0xffff_0000;
+/// Low bits: an already encapsulated frame, send it to the underlay. Low
+/// bits below this value: a flood copy for remote slot N.
+pub const VXLAN_MARK_SEND: u32 = 0x8000;
+
+/// What the daemon configured (slot 0 of `VXLAN_CONFIG`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VxlanConfig {
+    /// 24-bit VNI; frames of other VNIs are passed untouched.
+    pub vni: u32,
+    /// Local VTEP address (network order octets): outer source, and the
+    /// only destination decapsulated.
+    pub local: [u8; 4],
+    /// Interface the encapsulated frames leave through (the external
+    /// bridge holding `local`), for bpf_redirect_neigh.
+    pub underlay_ifindex: u32,
+    /// The veth end the decapsulated frames are sent out of (arriving on
+    /// the tunnel port of the internal bridge).
+    pub tunnel_ifindex: u32,
+    /// Valid slots of `VXLAN_REMOTES`.
+    pub remote_count: u32,
+    /// Largest inner IP packet (inner frame = mtu + 14); larger frames are
+    /// dropped and counted (`too_big`).
+    pub mtu: u16,
+    /// Outer IPv4 TTL.
+    pub ttl: u8,
+    /// 1: learn inner source MAC -> remote VTEP on decapsulation.
+    pub learning: u8,
+}
+
+/// One remote VTEP (value of the `VXLAN_REMOTES` array).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VxlanRemote {
+    /// Network order octets; 0.0.0.0 = empty slot.
+    pub addr: [u8; 4],
+}
+
+/// Key of the forwarding table: an inner MAC address.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VxlanMac {
+    pub addr: [u8; 6],
+    pub _pad: [u8; 2],
+}
+
+/// `VxlanFdbEntry::flags`: configured, never learned over nor aged out.
+pub const VXLAN_FDB_STATIC: u32 = 1;
+
+/// Value of the forwarding table: where an inner MAC lives.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VxlanFdbEntry {
+    /// CLOCK_MONOTONIC of the last decapsulated frame from this MAC (0 for
+    /// static entries).
+    pub last_seen_ns: u64,
+    /// Remote VTEP (network order octets).
+    pub vtep: [u8; 4],
+    /// [`VXLAN_FDB_STATIC`] or 0 (learned).
+    pub flags: u32,
+}
+
+/// What the programs count besides drops (index of `VXLAN_STATS`).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VxlanEvent {
+    /// Frames encapsulated and sent (each flood copy counts).
+    Encapsulated = 0,
+    /// Frames decapsulated and delivered to the tunnel port.
+    Decapsulated = 1,
+    /// Broadcast, multicast and unknown unicast frames replicated to every
+    /// remote VTEP (counted once per original frame).
+    Flooded = 2,
+    /// FDB entries created or moved to another VTEP by learning.
+    Learned = 3,
+}
+
+impl VxlanEvent {
+    pub const ALL: [VxlanEvent; 4] = [
+        VxlanEvent::Encapsulated,
+        VxlanEvent::Decapsulated,
+        VxlanEvent::Flooded,
+        VxlanEvent::Learned,
+    ];
+
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            VxlanEvent::Encapsulated => "encapsulated",
+            VxlanEvent::Decapsulated => "decapsulated",
+            VxlanEvent::Flooded => "flooded",
+            VxlanEvent::Learned => "learned",
+        }
+    }
+}
+
+/// Why a VXLAN program dropped a frame (index of `VXLAN_DROPS`).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VxlanDropReason {
+    /// Encap: inner frame larger than mtu + 14 (no ICMP is sent).
+    TooBig = 0,
+    /// Shorter than an Ethernet header (encap), or the inner frame is
+    /// (decap).
+    TruncatedInner = 1,
+    /// Encap: no remote VTEP configured to send to.
+    NoRemote = 2,
+    /// Encap: making headroom or writing the outer headers failed.
+    EncapFailed = 3,
+    /// Decap: outer IPv4/UDP/VXLAN header past the end, or IPv4 lengths
+    /// inconsistent with the frame.
+    TruncatedOuter = 4,
+    /// Decap: UDP length disagrees with the IPv4 total length.
+    BadUdpLength = 5,
+    /// Decap: VXLAN I flag not set (RFC 7348: VNI not valid).
+    BadFlags = 6,
+    /// Decap: a first fragment (MF) to our VTEP port: not reassembled.
+    Fragmented = 7,
+    /// Decap: outer source is not a configured remote VTEP.
+    UnknownRemote = 8,
+    /// Decap: outer source is our own VTEP address (a loop).
+    OwnSource = 9,
+    /// Decap: inner source MAC is multicast/broadcast or zero.
+    BadInnerSource = 10,
+    /// Decap: removing the outer headers or redirecting failed.
+    DecapFailed = 11,
+    /// Encap: the program runs but the daemon wrote no configuration.
+    NotConfigured = 12,
+    /// Encap: a segmentation-offload (GSO) frame reached the program; the
+    /// tunnel port is created with gso_max_segs 1 so this should not happen.
+    GsoFrame = 13,
+    /// Encap: a flood copy could not be cloned (counted per copy).
+    FloodCopyFailed = 14,
+}
+
+impl VxlanDropReason {
+    pub const ALL: [VxlanDropReason; 15] = [
+        VxlanDropReason::TooBig,
+        VxlanDropReason::TruncatedInner,
+        VxlanDropReason::NoRemote,
+        VxlanDropReason::EncapFailed,
+        VxlanDropReason::TruncatedOuter,
+        VxlanDropReason::BadUdpLength,
+        VxlanDropReason::BadFlags,
+        VxlanDropReason::Fragmented,
+        VxlanDropReason::UnknownRemote,
+        VxlanDropReason::OwnSource,
+        VxlanDropReason::BadInnerSource,
+        VxlanDropReason::DecapFailed,
+        VxlanDropReason::NotConfigured,
+        VxlanDropReason::GsoFrame,
+        VxlanDropReason::FloodCopyFailed,
+    ];
+
+    #[must_use]
+    pub fn from_u32(value: u32) -> Option<Self> {
+        Self::ALL.get(value as usize).copied()
+    }
+
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            VxlanDropReason::TooBig => "too_big",
+            VxlanDropReason::TruncatedInner => "truncated_inner",
+            VxlanDropReason::NoRemote => "no_remote",
+            VxlanDropReason::EncapFailed => "encap_failed",
+            VxlanDropReason::TruncatedOuter => "truncated_outer",
+            VxlanDropReason::BadUdpLength => "bad_udp_length",
+            VxlanDropReason::BadFlags => "bad_flags",
+            VxlanDropReason::Fragmented => "fragmented",
+            VxlanDropReason::UnknownRemote => "unknown_remote",
+            VxlanDropReason::OwnSource => "own_source",
+            VxlanDropReason::BadInnerSource => "bad_inner_source",
+            VxlanDropReason::DecapFailed => "decap_failed",
+            VxlanDropReason::NotConfigured => "not_configured",
+            VxlanDropReason::GsoFrame => "gso_frame",
+            VxlanDropReason::FloodCopyFailed => "flood_copy_failed",
+        }
+    }
+}
+
+/// The outer UDP source port for an inner flow hash: folded, then mapped
+/// into 49152-65535 (as Linux's `udp_flow_src_port`).
+#[must_use]
+pub const fn source_port(hash: u32) -> u16 {
+    let folded = (hash ^ (hash >> 16)) as u16;
+    VXLAN_SRC_PORT_MIN | (folded & 0x3fff)
+}
+
+/// The IPv4 header checksum of a 20-byte header whose checksum field is 0:
+/// one's complement sum of the 16-bit words, folded, inverted.
+#[must_use]
+pub const fn ipv4_checksum(header: &[u8; 20]) -> u16 {
+    let mut sum: u32 = 0;
+    let mut index = 0;
+    while index < 20 {
+        sum += ((header[index] as u32) << 8) | header[index + 1] as u32;
+        index += 2;
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+#[cfg(feature = "user")]
+mod pod {
+    // SAFETY: repr(C), explicit-width integers and byte arrays, no padding
+    // (4*5 + 2 + 1 + 1 = 24 bytes).
+    unsafe impl aya::Pod for super::VxlanConfig {}
+    // SAFETY: 4 bytes, no padding.
+    unsafe impl aya::Pod for super::VxlanRemote {}
+    // SAFETY: 6 + explicit 2 bytes of padding.
+    unsafe impl aya::Pod for super::VxlanMac {}
+    // SAFETY: 8 + 4 + 4 = 16 bytes, no padding.
+    unsafe impl aya::Pod for super::VxlanFdbEntry {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layouts_have_no_hidden_padding() {
+        assert_eq!(core::mem::size_of::<VxlanConfig>(), 24);
+        assert_eq!(core::mem::size_of::<VxlanRemote>(), 4);
+        assert_eq!(core::mem::size_of::<VxlanMac>(), 8);
+        assert_eq!(core::mem::size_of::<VxlanFdbEntry>(), 16);
+    }
+
+    #[test]
+    fn reasons_round_trip() {
+        for reason in VxlanDropReason::ALL {
+            assert_eq!(VxlanDropReason::from_u32(reason as u32), Some(reason));
+        }
+        assert_eq!(VxlanDropReason::from_u32(VxlanDropReason::ALL.len() as u32), None);
+    }
+
+    #[test]
+    fn source_ports_stay_in_the_dynamic_range() {
+        for hash in [0, 1, 0xffff, 0x1234_5678, u32::MAX] {
+            assert!(source_port(hash) >= VXLAN_SRC_PORT_MIN);
+        }
+        assert_ne!(source_port(0x0001_0000), source_port(0x0002_0000));
+    }
+
+    #[test]
+    fn checksum_matches_a_known_header() {
+        // 192.168.0.1 -> 192.168.0.199, UDP, DF, TTL 64: checksum 0xb861.
+        let header = [
+            0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0x00, 0x00, 0xc0, 0xa8,
+            0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7,
+        ];
+        assert_eq!(ipv4_checksum(&header), 0xb861);
+    }
+}
