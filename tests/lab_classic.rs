@@ -30,7 +30,7 @@ fn require_root() {
 }
 
 fn fast_classic() -> LabConfig {
-    LabConfig { stack: Stack::classic(), timers: StpTimers::Fast, daemon: false }
+    LabConfig::new(Stack::classic(), StpTimers::Fast, false)
 }
 
 fn lab_namespaces() -> Vec<String> {

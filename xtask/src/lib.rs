@@ -4,7 +4,9 @@
 //! - [`setup`]: installs what a fresh Debian 12 machine lacks.
 //! - [`lab`]: the scenario of SCENARIO.md in network namespaces.
 //! - [`suite`]: `cargo xtask test` and `cargo xtask run`.
+//! - [`bench`]: benchmarks of halb against the classic stack on the lab.
 
+pub mod bench;
 pub mod lab;
 pub mod setup;
 pub mod suite;

@@ -22,6 +22,8 @@ enum Command {
     Lab(xtask::lab::LabArgs),
     /// Set up, bring the lab up, walk through the four checkpoints, tear down.
     Demo(xtask::lab::DemoArgs),
+    /// Benchmarks on the scenario lab: `cargo xtask bench vrrp`.
+    Bench(xtask::bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -31,5 +33,6 @@ fn main() -> anyhow::Result<()> {
         Command::Test(args) => xtask::suite::test(&args),
         Command::Lab(args) => xtask::lab::main(args),
         Command::Demo(args) => xtask::lab::demo(args),
+        Command::Bench(args) => xtask::bench::main(args),
     }
 }

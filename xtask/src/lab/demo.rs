@@ -89,7 +89,7 @@ pub fn demo(args: DemoArgs) -> Result<()> {
     sys::require_root()?;
     crate::setup::run()?;
     let lab = Lab::new(&args.prefix)?;
-    let config = LabConfig { stack: Stack::classic(), timers: args.stp_timers, daemon: false };
+    let config = LabConfig::new(Stack::classic(), args.stp_timers, false);
     println!("== halb demo: the classic stack of SCENARIO.md in namespaces {}-* ==\n", lab.prefix);
     // The guard exists before `up` so that a lab left up unhealthy is removed too; `up`
     // refuses (without touching anything) when a lab with this prefix already runs, so

@@ -1,6 +1,13 @@
-//! `lab fail|heal link A B | bridge BR | node N`. What is failed is kept in the run dir
-//! (`failed`), so `lab status` shows it and heals compose (healing a link whose bridge is
-//! still down leaves that end down).
+//! `lab fail|heal link A B | bridge BR | node N` and `lab stop node N`. What is failed is
+//! kept in the run dir (`failed`), so `lab status` shows it and heals compose (healing a
+//! link whose bridge is still down leaves that end down).
+//!
+//! A node fault acts on the processes that carry the node's roles
+//! ([`services::processes_of`]): for a balancer with halb VRRP that includes its host's
+//! daemon, which holds the instance. `fail` kills them as a crash would (SIGKILL: no
+//! priority-0 advert, the VIP stays on the interface, the daemon's pins stay until its
+//! restart); `stop` terminates them gracefully (SIGTERM, VRRP first: a master resigns with
+//! priority 0). `heal node N` stops what is left of them and starts them all again.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -8,7 +15,7 @@ use std::fmt;
 use anyhow::{bail, Context, Result};
 
 use super::rundir::Lab;
-use super::services;
+use super::services::{self, Kill};
 use super::sys;
 use super::topo::{self, CABLES};
 
@@ -114,8 +121,15 @@ fn set_link(lab: &Lab, node: &str, ifname: &str, up: bool) -> Result<()> {
         .map(|_| ())
 }
 
-/// Applies a fault. Failing what is already failed is a no-op with a note.
+/// Applies a fault; a node's processes crash (SIGKILL). Failing what is already failed is a
+/// no-op with a note.
 pub fn fail(lab: &Lab, fault: &Fault) -> Result<()> {
+    fail_with(lab, fault, Kill::Crash)
+}
+
+/// Same, choosing how a node's processes stop (`lab fail` crashes, `lab stop` is graceful;
+/// links and bridges ignore `kill`).
+pub fn fail_with(lab: &Lab, fault: &Fault, kill: Kill) -> Result<()> {
     let config = lab.config()?;
     let mut current = failed(lab);
     if current.contains(fault) {
@@ -136,15 +150,27 @@ pub fn fail(lab: &Lab, fault: &Fault) -> Result<()> {
             set_link(lab, br.node, name, false)?;
         }
         Fault::Node(node) => {
-            if services::services_of(&config, node)?.is_empty() {
+            if services::processes_of(&config, node)?.is_empty() {
                 bail!("node {node} runs no lab process to kill; to cut it off use `lab fail link` or `lab fail bridge`");
             }
-            services::stop_node(lab, node)?;
+            let stopped = services::stop_roles(lab, &config, node, kill)?;
+            let how = match kill {
+                Kill::Crash => "killed (SIGKILL)",
+                Kill::Graceful => "stopped (SIGTERM)",
+            };
+            println!(
+                "  {how}: {}",
+                if stopped.is_empty() {
+                    "nothing was running".to_string()
+                } else {
+                    stopped.join(", ")
+                }
+            );
         }
     }
     current.push(fault.clone());
     save(lab, &current)?;
-    println!("failed {fault}");
+    println!("{} {fault}", if kill == Kill::Graceful { "stopped" } else { "failed" });
     Ok(())
 }
 
@@ -182,9 +208,10 @@ pub fn heal(lab: &Lab, fault: &Fault) -> Result<()> {
             }
         }
         Fault::Node(node) => {
-            // Stop leftovers first so a heal after a partial failure starts cleanly.
-            services::stop_node(lab, node)?;
-            services::start_node(lab, &config, node)?;
+            // Stop what is left first so a heal after a partial failure starts cleanly
+            // (keepalived's VRRP child, a crashed daemon's pins).
+            services::stop_roles(lab, &config, node, Kill::Graceful)?;
+            services::start_roles(lab, &config, node)?;
         }
     }
     save(lab, &current)?;

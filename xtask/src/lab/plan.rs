@@ -4,12 +4,17 @@
 //! it, either for every instance (`--vrrp keepalived`) or per instance
 //! (`--vrrp bal1=halb,bal2=keepalived`). The plan is pure data; `lab up` refuses plans that
 //! need a halb component that does not exist yet, before it creates anything.
+//!
+//! [`VrrpTiming`] (`--vrrp-version`, `--vrrp-advert-int`) is the protocol version and advert
+//! interval every VRRP instance of the lab uses, whichever implementation runs it.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
 use anyhow::{anyhow, bail, Context, Result};
+
+use super::topo;
 
 /// The four replaceable components of the classic stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -40,6 +45,16 @@ impl Component {
             Component::Stp | Component::Vxlan => "kernel",
             Component::Vrrp => "keepalived",
             Component::Proxy => "haproxy",
+        }
+    }
+
+    /// The node whose processes run an instance: a balancer's VRRP and proxy, a host's VXLAN,
+    /// a bridge's STP run where the balancer or bridge lives.
+    pub fn node_of(self, instance: &str) -> Option<&'static str> {
+        match self {
+            Component::Vrrp | Component::Proxy => topo::balancer(instance).map(|b| b.name),
+            Component::Vxlan => topo::HOSTS.iter().copied().find(|h| *h == instance),
+            Component::Stp => topo::bridge(instance).map(|b| b.node),
         }
     }
 
@@ -289,8 +304,108 @@ impl Stack {
 /// start-up arm in `services.rs` when it lands.
 fn halb_implemented(component: Component) -> bool {
     match component {
-        Component::Stp | Component::Vrrp | Component::Proxy | Component::Vxlan => false,
+        Component::Vrrp => true,
+        Component::Stp | Component::Proxy | Component::Vxlan => false,
     }
+}
+
+impl Stack {
+    /// Whether some halb component runs in `node`'s processes or, for a balancer's VRRP, in
+    /// its host's daemon (the daemon serves the balancers of its host).
+    pub fn halb_on_host(&self, host: &str) -> bool {
+        self.choices.iter().any(|((c, i), imp)| {
+            *imp == Impl::Halb
+                && match *c {
+                    Component::Vrrp | Component::Proxy => {
+                        topo::balancer(i).is_some_and(|b| b.host == host)
+                    }
+                    Component::Stp | Component::Vxlan => c.node_of(i) == Some(host),
+                }
+        })
+    }
+}
+
+/// Shortest and longest VRRPv3 advert interval, in centiseconds (RFC 5798: 12-bit field).
+const V3_ADVERT_CS: std::ops::RangeInclusive<u32> = 1..=4095;
+/// VRRPv2 advert interval in whole seconds (RFC 3768: 8-bit field).
+const V2_ADVERT_S: std::ops::RangeInclusive<u32> = 1..=255;
+
+/// `--vrrp-version` and `--vrrp-advert-int`: what every VRRP instance of the lab speaks,
+/// keepalived's and halb's alike. Defaults are keepalived's: version 2, one second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VrrpTiming {
+    version: u8,
+    /// Advert interval in centiseconds (the unit of the VRRPv3 field).
+    advert_cs: u32,
+}
+
+impl Default for VrrpTiming {
+    fn default() -> Self {
+        VrrpTiming { version: 2, advert_cs: 100 }
+    }
+}
+
+impl VrrpTiming {
+    /// Validates the pair as halb's config and keepalived 2.2.7 do: v2 takes whole seconds
+    /// 1-255, v3 0.01-40.95 s in 0.01 s steps.
+    pub fn new(version: u8, advert_int: &str) -> Result<Self> {
+        let advert_cs = parse_centiseconds(advert_int)
+            .with_context(|| format!("--vrrp-advert-int {advert_int:?}"))?;
+        match version {
+            2 => {
+                if advert_cs % 100 != 0 || !V2_ADVERT_S.contains(&(advert_cs / 100)) {
+                    bail!("--vrrp-advert-int {advert_int}: VRRPv2 takes whole seconds 1-255 (use --vrrp-version 3 for shorter intervals)");
+                }
+            }
+            3 => {
+                if !V3_ADVERT_CS.contains(&advert_cs) {
+                    bail!("--vrrp-advert-int {advert_int}: VRRPv3 takes 0.01-40.95 seconds");
+                }
+            }
+            v => bail!("--vrrp-version {v}: expected 2 or 3"),
+        }
+        Ok(VrrpTiming { version, advert_cs })
+    }
+
+    pub fn version(self) -> u8 {
+        self.version
+    }
+
+    pub fn advert_interval(self) -> std::time::Duration {
+        std::time::Duration::from_millis(u64::from(self.advert_cs) * 10)
+    }
+
+    /// Seconds as keepalived and halb's TOML write them: `1`, `0.01`, `2.5`.
+    pub fn advert_int_text(self) -> String {
+        let (s, cs) = (self.advert_cs / 100, self.advert_cs % 100);
+        match cs {
+            0 => s.to_string(),
+            cs if cs % 10 == 0 => format!("{s}.{}", cs / 10),
+            cs => format!("{s}.{cs:02}"),
+        }
+    }
+}
+
+impl fmt::Display for VrrpTiming {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "VRRPv{} advert {}s", self.version, self.advert_int_text())
+    }
+}
+
+/// `1`, `0.01`, `2.5` -> centiseconds; more than two decimals, signs and exponents are errors.
+fn parse_centiseconds(text: &str) -> Result<u32> {
+    let text = text.trim();
+    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || !(frac.is_empty() || digits(frac)) || text.ends_with('.') {
+        bail!("expected seconds such as 1 or 0.01");
+    }
+    if frac.len() > 2 {
+        bail!("at most two decimals (centiseconds)");
+    }
+    let whole: u32 = whole.parse().context("seconds out of range")?;
+    let frac: u32 = format!("{frac:0<2}").parse().context("bad fraction")?;
+    whole.checked_mul(100).and_then(|w| w.checked_add(frac)).context("seconds out of range")
 }
 
 impl fmt::Display for Stack {
@@ -342,11 +457,59 @@ mod tests {
         assert_eq!(s.get(Component::Proxy, "bal1"), Impl::Classic);
         let err = s.ensure_implemented().unwrap_err().to_string();
         assert!(
-            err.contains("halb's VRRP is not implemented yet (issue #4); use --vrrp keepalived"),
+            err.contains("halb's STP is not implemented yet (issue #5); use --stp kernel"),
             "{err}"
         );
-        assert!(err.contains("issue #5") && err.contains("issue #3"), "{err}");
-        assert!(!err.contains("issue #6"), "{err}");
+        assert!(err.contains("issue #3"), "{err}");
+        assert!(!err.contains("issue #6") && !err.contains("VRRP"), "{err}");
+    }
+
+    #[test]
+    fn halb_vrrp_is_implemented_and_runs_in_the_host_daemon() {
+        for vrrp in ["halb", "bal1=halb,bal2=keepalived", "bal1=keepalived,bal2=halb"] {
+            let s = Stack::parse(&StackSpec { vrrp: Some(vrrp), ..spec() }).unwrap();
+            s.ensure_implemented().unwrap();
+            assert_eq!(s.halb_on_host("host1"), s.get(Component::Vrrp, "bal1") == Impl::Halb);
+            assert_eq!(s.halb_on_host("host2"), s.get(Component::Vrrp, "bal2") == Impl::Halb);
+        }
+        assert!(!Stack::classic().halb_on_host("host1"));
+        let s = Stack::parse(&StackSpec { vxlan: Some("host2=halb"), ..spec() }).unwrap();
+        assert!(s.halb_on_host("host2") && !s.halb_on_host("host1"));
+        assert_eq!(Component::Stp.node_of("vswout1"), Some("host1"));
+        assert_eq!(Component::Vrrp.node_of("bal2"), Some("bal2"));
+        assert_eq!(Component::Vxlan.node_of("bal2"), None);
+    }
+
+    #[test]
+    fn vrrp_timing() {
+        let d = VrrpTiming::default();
+        assert_eq!((d.version(), d.advert_int_text()), (2, "1".to_string()));
+        assert_eq!(VrrpTiming::new(2, "1").unwrap(), d);
+        let fast = VrrpTiming::new(3, "0.01").unwrap();
+        assert_eq!(fast.advert_interval(), std::time::Duration::from_millis(10));
+        assert_eq!(fast.advert_int_text(), "0.01");
+        assert_eq!(fast.to_string(), "VRRPv3 advert 0.01s");
+        assert_eq!(VrrpTiming::new(3, "2.5").unwrap().advert_int_text(), "2.5");
+        assert_eq!(VrrpTiming::new(3, "40.95").unwrap().advert_int_text(), "40.95");
+        assert_eq!(VrrpTiming::new(2, "255").unwrap().advert_int_text(), "255");
+        for (version, text, needle) in [
+            (2, "0.5", "whole seconds"),
+            (2, "0", "whole seconds"),
+            (2, "256", "whole seconds"),
+            (3, "0.005", "two decimals"),
+            (3, "0", "0.01-40.95"),
+            (3, "41", "0.01-40.95"),
+            (4, "1", "expected 2 or 3"),
+            (3, "-1", "seconds such as"),
+            (3, "1e-2", "seconds such as"),
+            (3, "1.", "seconds such as"),
+            (3, ".5", "seconds such as"),
+            (3, "99999999999", "out of range"),
+        ] {
+            let err = VrrpTiming::new(version, text).unwrap_err();
+            let err = format!("{err:#}");
+            assert!(err.contains(needle), "v{version} {text:?}: {err}");
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use super::plan::{Stack, StpTimers};
+use super::plan::{Stack, StpTimers, VrrpTiming};
 use super::sys::Proc;
 use super::topo;
 
@@ -27,13 +27,30 @@ pub struct Lab {
 pub struct LabConfig {
     pub stack: Stack,
     pub timers: StpTimers,
+    /// `--daemon`: the halb daemon on both hosts even where no halb component needs it.
     pub daemon: bool,
+    pub vrrp: VrrpTiming,
 }
 
 impl LabConfig {
+    /// The classic stack with keepalived's VRRP defaults.
+    pub fn new(stack: Stack, timers: StpTimers, daemon: bool) -> Self {
+        LabConfig { stack, timers, daemon, vrrp: VrrpTiming::default() }
+    }
+
+    /// Whether the halb daemon runs on `host`: asked for with `--daemon`, or needed by a
+    /// halb component there (a balancer's halb VRRP runs in its host's daemon).
+    pub fn runs_daemon(&self, host: &str) -> bool {
+        topo::HOSTS.contains(&host) && (self.daemon || self.stack.halb_on_host(host))
+    }
+
     pub fn to_text(&self) -> String {
-        let mut lines =
-            vec![format!("timers={}", self.timers.name()), format!("daemon={}", self.daemon)];
+        let mut lines = vec![
+            format!("timers={}", self.timers.name()),
+            format!("daemon={}", self.daemon),
+            format!("vrrp_version={}", self.vrrp.version()),
+            format!("vrrp_advert_int={}", self.vrrp.advert_int_text()),
+        ];
         lines.extend(self.stack.to_lines());
         lines.join("\n") + "\n"
     }
@@ -41,17 +58,27 @@ impl LabConfig {
     pub fn parse(text: &str) -> Result<Self> {
         let mut timers = StpTimers::Standard;
         let mut daemon = false;
+        let (mut version, mut advert) = (2, "1".to_string());
         let mut stack_lines = Vec::new();
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
             if let Some(v) = line.strip_prefix("timers=") {
                 timers = v.parse()?;
             } else if let Some(v) = line.strip_prefix("daemon=") {
                 daemon = v == "true";
+            } else if let Some(v) = line.strip_prefix("vrrp_version=") {
+                version = v.parse().with_context(|| format!("bad line {line:?}"))?;
+            } else if let Some(v) = line.strip_prefix("vrrp_advert_int=") {
+                advert = v.to_string();
             } else {
                 stack_lines.push(line);
             }
         }
-        Ok(LabConfig { stack: Stack::from_lines(stack_lines.into_iter())?, timers, daemon })
+        Ok(LabConfig {
+            stack: Stack::from_lines(stack_lines.into_iter())?,
+            timers,
+            daemon,
+            vrrp: VrrpTiming::new(version, &advert)?,
+        })
     }
 }
 
@@ -247,9 +274,29 @@ mod tests {
     fn config_round_trip() {
         let stack =
             Stack::parse(&StackSpec { vrrp: Some("bal1=halb"), ..StackSpec::default() }).unwrap();
-        let c = LabConfig { stack, timers: StpTimers::Fast, daemon: true };
+        let mut c = LabConfig::new(stack, StpTimers::Fast, true);
+        assert_eq!(LabConfig::parse(&c.to_text()).unwrap(), c);
+        c.vrrp = VrrpTiming::new(3, "0.01").unwrap();
+        assert!(c.to_text().contains("vrrp_version=3\nvrrp_advert_int=0.01\n"));
         assert_eq!(LabConfig::parse(&c.to_text()).unwrap(), c);
         assert!(LabConfig::parse("timers=slow\n").is_err());
+        assert!(LabConfig::parse("vrrp_version=2\nvrrp_advert_int=0.5\n").is_err());
+        // A run dir written before the VRRP options existed reads as keepalived's defaults.
+        let old = LabConfig::parse("timers=fast\ndaemon=false\n").unwrap();
+        assert_eq!(old.vrrp, VrrpTiming::default());
+    }
+
+    #[test]
+    fn daemon_where_needed() {
+        let classic = LabConfig::new(Stack::classic(), StpTimers::Fast, false);
+        assert!(!classic.runs_daemon("host1") && !classic.runs_daemon("host2"));
+        let observer = LabConfig { daemon: true, ..classic.clone() };
+        assert!(observer.runs_daemon("host1") && observer.runs_daemon("host2"));
+        assert!(!observer.runs_daemon("bal1"));
+        let stack =
+            Stack::parse(&StackSpec { vrrp: Some("bal2=halb"), ..StackSpec::default() }).unwrap();
+        let mixed = LabConfig::new(stack, StpTimers::Fast, false);
+        assert!(!mixed.runs_daemon("host1") && mixed.runs_daemon("host2"));
     }
 
     #[test]

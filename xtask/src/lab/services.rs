@@ -1,7 +1,11 @@
 //! The processes of the lab: nginx on the servers, keepalived and haproxy on the balancers,
-//! and (with `--daemon`) halb on the hosts. Configs are generated into the run dir; every
-//! process runs in the foreground inside its namespace, detached, output in `logs/`, PID
-//! recorded in `pids/`.
+//! and halb on the hosts (with `--daemon`, or where a halb component runs: a balancer's halb
+//! VRRP lives in its host's daemon). Configs are generated into the run dir; every process
+//! runs in the foreground inside its namespace (halb: from the root namespace, see
+//! [`daemon`]), detached, output in `logs/`, PID recorded in `pids/`.
+//!
+//! A node's *roles* may live in another node's process: [`processes_of`] says which, and
+//! [`stop_roles`] stops them as a crash (SIGKILL) or gracefully (SIGTERM, VRRP first).
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -9,13 +13,27 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 use super::daemon;
-use super::plan::{Component, Impl};
+use super::plan::{Component, Impl, VrrpTiming};
 use super::rundir::{Lab, LabConfig};
 use super::sys::{self, Proc};
 use super::topo;
 
 /// Binaries whose leftovers in a lab namespace may be killed when a node is failed.
 pub const BINARIES: [&str; 4] = ["nginx", "keepalived", "haproxy", "halb"];
+
+/// The lab's VRRP instance: keepalived's `vrrp_instance` name and interface, and halb's
+/// `instance`/`interface` keys.
+pub const VRRP_INSTANCE: &str = "vrrpext";
+pub const VRRP_INTERFACE: &str = "ext";
+
+/// How a node's processes are stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kill {
+    /// SIGKILL, as a crash: no priority-0 advert, the VIP and pins stay where they are.
+    Crash,
+    /// SIGTERM (5 s, then SIGKILL), VRRP speakers first: a master resigns with priority 0.
+    Graceful,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
@@ -46,16 +64,37 @@ pub fn services_of(config: &LabConfig, node: &str) -> Result<Vec<Service>> {
     if topo::balancer(node).is_some() {
         match config.stack.get(Component::Vrrp, node) {
             Impl::Classic => out.push(Service::Keepalived),
-            Impl::Halb => config.stack.ensure_implemented()?,
+            // The instance is a `[[balancer.vrrp]]` block of the host's daemon.
+            Impl::Halb => {}
         }
         match config.stack.get(Component::Proxy, node) {
             Impl::Classic => out.push(Service::Haproxy),
             Impl::Halb => config.stack.ensure_implemented()?,
         }
     }
-    if config.daemon && topo::HOSTS.contains(&node) {
+    if config.runs_daemon(node) {
         out.push(Service::Halb);
     }
+    Ok(out)
+}
+
+/// Every process that carries `node`'s roles, as (node it is recorded under, service): the
+/// node's own services, plus its host's halb daemon when the node is a balancer with halb
+/// VRRP. VRRP speakers come first (a graceful stop resigns before the proxy goes away).
+pub fn processes_of(config: &LabConfig, node: &str) -> Result<Vec<(&'static str, Service)>> {
+    let name = topo::NODES
+        .iter()
+        .copied()
+        .find(|n| *n == node)
+        .with_context(|| format!("no node {node:?} in the lab"))?;
+    let mut out: Vec<(&'static str, Service)> =
+        services_of(config, name)?.into_iter().map(|s| (name, s)).collect();
+    if let Some(bal) = topo::balancer(name) {
+        if config.stack.get(Component::Vrrp, name) == Impl::Halb {
+            out.push((bal.host, Service::Halb));
+        }
+    }
+    out.sort_by_key(|(_, s)| !matches!(s, Service::Keepalived | Service::Halb));
     Ok(out)
 }
 
@@ -70,12 +109,12 @@ pub fn write_configs(lab: &Lab, config: &LabConfig) -> Result<()> {
         }
     }
     for bal in &topo::BALANCERS {
-        lab.write(format!("{}/keepalived.conf", bal.name), &keepalived_conf(bal))?;
+        lab.write(format!("{}/keepalived.conf", bal.name), &keepalived_conf(bal, config.vrrp))?;
         lab.write(format!("{}/haproxy.cfg", bal.name), &haproxy_conf(lab, bal.name))?;
     }
-    if config.daemon {
-        for host in topo::HOSTS {
-            lab.write(format!("halb/{host}.toml"), &daemon::config_toml(lab, host))?;
+    for host in topo::HOSTS {
+        if config.runs_daemon(host) {
+            lab.write(format!("halb/{host}.toml"), &daemon::config_toml(lab, config, host))?;
         }
     }
     Ok(())
@@ -108,17 +147,24 @@ fn nginx_conf(lab: &Lab, node: &str, ip: &str) -> String {
     )
 }
 
-/// The lab's block: both start as BACKUP, the priority decides (150 beats 100).
-pub fn keepalived_conf(bal: &topo::Balancer) -> String {
+/// The lab's block: both start as BACKUP, the priority decides (150 beats 100). A version
+/// other than keepalived's default 2 goes to `global_defs` as `vrrp_version`; keepalived
+/// 2.2.7 takes fractional `advert_int` (down to 0.01) with version 3.
+pub fn keepalived_conf(bal: &topo::Balancer, timing: VrrpTiming) -> String {
+    let version = if timing.version() == 2 {
+        String::new()
+    } else {
+        format!("  vrrp_version {}\n", timing.version())
+    };
     format!(
         "# keepalived for {name}, generated by `cargo xtask lab up`.\n\
-         global_defs {{\n  router_id {name}\n}}\n\
-         vrrp_instance vrrpext {{\n\
+         global_defs {{\n  router_id {name}\n{version}}}\n\
+         vrrp_instance {VRRP_INSTANCE} {{\n\
          \x20   state BACKUP\n\
-         \x20   interface ext\n\
+         \x20   interface {VRRP_INTERFACE}\n\
          \x20   virtual_router_id {vrid}\n\
          \x20   priority {prio}\n\
-         \x20   advert_int 1\n\
+         \x20   advert_int {advert}\n\
          \x20   virtual_ipaddress {{\n\
          \x20       {vip}\n\
          \x20   }}\n\
@@ -126,6 +172,7 @@ pub fn keepalived_conf(bal: &topo::Balancer) -> String {
         name = bal.name,
         vrid = topo::VRID,
         prio = bal.priority,
+        advert = timing.advert_int_text(),
         vip = topo::VIP_CIDR,
     )
 }
@@ -237,6 +284,80 @@ pub fn start_node(lab: &Lab, config: &LabConfig, node: &str) -> Result<Vec<Servi
     Ok(services)
 }
 
+/// Stops every process of `node`'s roles ([`processes_of`]); returns what was running.
+///
+/// A crash SIGKILLs the lab binaries left in the namespaces first (keepalived's VRRP child:
+/// it has a parent-death signal and would resign gracefully if its parent died first), then
+/// the recorded processes. A graceful stop terminates the recorded processes in order (VRRP
+/// first), then whatever is left.
+pub fn stop_roles(lab: &Lab, config: &LabConfig, node: &str, kill: Kill) -> Result<Vec<String>> {
+    let procs = processes_of(config, node)?;
+    let mut running = Vec::new();
+    if kill == Kill::Crash {
+        // Freeze everything first, then kill children before parents. Killed first, a
+        // parent would let its children react (nginx respawns a worker; keepalived's VRRP
+        // child gets its parent-death SIGTERM, and once its process group is orphaned the
+        // kernel continues it, so it would resign with priority 0). A frozen parent cannot
+        // respawn the child killed under it.
+        let mut recorded: Vec<Proc> = Vec::new();
+        for (n, service) in &procs {
+            if let Some(p) = lab.recorded_proc(n, service.name()).filter(|p| p.alive()) {
+                recorded.push(p);
+                running.push(format!("{} on {n}", service.name()));
+            }
+        }
+        let mut spaces: Vec<&str> = procs.iter().map(|(n, _)| *n).collect();
+        spaces.dedup();
+        let mut children: Vec<Proc> = Vec::new();
+        for n in spaces {
+            for pid in sys::netns_pids(&lab.ns(n)) {
+                if BINARIES.contains(&sys::comm(pid).as_str()) {
+                    if let Some(p) = Proc::of_pid(pid).filter(|p| !recorded.contains(p)) {
+                        children.push(p);
+                    }
+                }
+            }
+        }
+        for p in children.iter().chain(&recorded) {
+            p.freeze();
+        }
+        for p in children.iter().chain(&recorded) {
+            p.kill().with_context(|| format!("killing pid {}", p.pid))?;
+        }
+        for (n, service) in &procs {
+            lab.forget(n, service.name());
+        }
+        return Ok(running);
+    }
+    for (n, service) in &procs {
+        if let Some(p) = lab.recorded_proc(n, service.name()).filter(|p| p.alive()) {
+            p.terminate(Duration::from_secs(5))
+                .with_context(|| format!("stopping {} on {n}", service.name()))?;
+            running.push(format!("{} on {n}", service.name()));
+        }
+        lab.forget(n, service.name());
+    }
+    let mut nodes: Vec<&str> = procs.iter().map(|(n, _)| *n).collect();
+    nodes.dedup();
+    for n in nodes {
+        stop_node(lab, n)?;
+    }
+    Ok(running)
+}
+
+/// Starts every process of `node`'s roles that does not run.
+pub fn start_roles(lab: &Lab, config: &LabConfig, node: &str) -> Result<Vec<String>> {
+    let mut started = Vec::new();
+    for (n, service) in processes_of(config, node)? {
+        if lab.recorded_proc(n, service.name()).is_some_and(Proc::alive) {
+            continue;
+        }
+        start(lab, n, service).with_context(|| format!("starting {} on {n}", service.name()))?;
+        started.push(format!("{} on {n}", service.name()));
+    }
+    Ok(started)
+}
+
 /// Stops the recorded processes of `node` (SIGTERM, 5 s, SIGKILL), then any lab binary left
 /// in its namespace (keepalived's VRRP child if its parent had to be killed).
 pub fn stop_node(lab: &Lab, node: &str) -> Result<Vec<String>> {
@@ -274,7 +395,8 @@ mod tests {
 
     #[test]
     fn configs_carry_the_scenario_values() {
-        let k = keepalived_conf(&topo::BALANCERS[0]);
+        let k = keepalived_conf(&topo::BALANCERS[0], VrrpTiming::default());
+        assert!(!k.contains("vrrp_version"), "{k}");
         for needle in [
             "interface ext",
             "virtual_router_id 12",
@@ -284,7 +406,12 @@ mod tests {
         ] {
             assert!(k.contains(needle), "{needle} missing in\n{k}");
         }
-        assert!(keepalived_conf(&topo::BALANCERS[1]).contains("priority 100"));
+        assert!(
+            keepalived_conf(&topo::BALANCERS[1], VrrpTiming::default()).contains("priority 100")
+        );
+        let fast = keepalived_conf(&topo::BALANCERS[1], VrrpTiming::new(3, "0.01").unwrap());
+        assert!(fast.contains("router_id bal2\n  vrrp_version 3\n}\n"), "{fast}");
+        assert!(fast.contains("advert_int 0.01\n"), "{fast}");
         let h = haproxy_conf(&lab(), "bal1");
         for needle in
             ["maxconn 8000", "bind *:8000", "balance roundrobin", "server serv3 10.0.0.3:80 check"]
@@ -298,8 +425,7 @@ mod tests {
 
     #[test]
     fn services_per_node() {
-        let mut config =
-            LabConfig { stack: Stack::classic(), timers: StpTimers::Fast, daemon: false };
+        let mut config = LabConfig::new(Stack::classic(), StpTimers::Fast, false);
         assert_eq!(services_of(&config, "serv3").unwrap(), [Service::Nginx]);
         assert_eq!(services_of(&config, "bal1").unwrap(), [Service::Keepalived, Service::Haproxy]);
         assert!(services_of(&config, "host1").unwrap().is_empty());
@@ -309,5 +435,29 @@ mod tests {
         config.stack =
             Stack::parse(&StackSpec { proxy: Some("bal2=halb"), ..StackSpec::default() }).unwrap();
         assert!(services_of(&config, "bal2").unwrap_err().to_string().contains("issue #6"));
+    }
+
+    #[test]
+    fn halb_vrrp_moves_the_balancers_vrrp_into_its_hosts_daemon() {
+        let stack = Stack::parse(&StackSpec {
+            vrrp: Some("bal1=halb,bal2=keepalived"),
+            ..StackSpec::default()
+        })
+        .unwrap();
+        let config = LabConfig::new(stack, StpTimers::Fast, false);
+        assert_eq!(services_of(&config, "bal1").unwrap(), [Service::Haproxy]);
+        assert_eq!(services_of(&config, "host1").unwrap(), [Service::Halb]);
+        assert!(services_of(&config, "host2").unwrap().is_empty());
+        assert_eq!(
+            processes_of(&config, "bal1").unwrap(),
+            [("host1", Service::Halb), ("bal1", Service::Haproxy)]
+        );
+        assert_eq!(
+            processes_of(&config, "bal2").unwrap(),
+            [("bal2", Service::Keepalived), ("bal2", Service::Haproxy)]
+        );
+        assert_eq!(processes_of(&config, "host1").unwrap(), [("host1", Service::Halb)]);
+        assert!(processes_of(&config, "host2").unwrap().is_empty());
+        assert!(processes_of(&config, "bal9").is_err());
     }
 }

@@ -8,6 +8,7 @@ use super::kernel;
 use super::rundir::Lab;
 use super::stp;
 use super::topo;
+use super::vrrp;
 
 pub fn status(lab: &Lab) -> Result<()> {
     let existing = lab.existing_namespaces();
@@ -15,10 +16,19 @@ pub fn status(lab: &Lab) -> Result<()> {
     println!("lab {} ({})", lab.prefix, lab.dir.display());
     match &config {
         Some(c) => println!(
-            "  stack: {}; STP timers {}; halb daemon: {}",
+            "  stack: {}; STP timers {}; {}; halb daemon: {}",
             c.stack,
             c.timers.name(),
-            if c.daemon { "yes" } else { "no" }
+            c.vrrp,
+            {
+                let hosts: Vec<&str> =
+                    topo::HOSTS.iter().copied().filter(|h| c.runs_daemon(h)).collect();
+                if hosts.is_empty() {
+                    "no".to_string()
+                } else {
+                    hosts.join(", ")
+                }
+            }
         ),
         None => println!("  not up (no run dir)"),
     }
@@ -83,6 +93,18 @@ pub fn status(lab: &Lab) -> Result<()> {
         topo::VIP,
         if holders.is_empty() { "nobody".to_string() } else { holders.join(" and ") }
     );
+    if let Some(c) = &config {
+        for v in vrrp::summaries(lab, c) {
+            println!(
+                "  {:<5} {}: {}, {} transitions{}",
+                v.balancer,
+                v.runs,
+                v.state,
+                v.transitions,
+                v.last.map(|l| format!("; last: {l}")).unwrap_or_default()
+            );
+        }
+    }
     let failed = faults::failed(lab);
     if failed.is_empty() {
         println!("failed: nothing");

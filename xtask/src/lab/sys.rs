@@ -152,6 +152,25 @@ impl Proc {
         bail!("process {} does not die", self.pid)
     }
 
+    /// SIGKILL (a crash: no clean-up by the process), then wait up to 2 s for it to die.
+    pub fn kill(self) -> Result<()> {
+        if !self.alive() {
+            return Ok(());
+        }
+        self.signal(libc::SIGKILL);
+        if wait_until(Duration::from_secs(2), Duration::from_millis(10), || !self.alive()) {
+            return Ok(());
+        }
+        bail!("process {} does not die", self.pid)
+    }
+
+    /// SIGSTOP: the process stops where it is until killed or continued.
+    pub fn freeze(self) {
+        if self.alive() {
+            self.signal(libc::SIGSTOP);
+        }
+    }
+
     fn signal(self, sig: i32) {
         // SAFETY: kill() on a PID we verified (start time) just before.
         unsafe {
@@ -274,6 +293,17 @@ mod tests {
         assert!(!p.alive());
         // terminate() reaped it already; wait() must not find it again.
         assert!(child.wait().is_err());
+    }
+
+    #[test]
+    fn kill_a_child() {
+        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+        let p = Proc::of_pid(i32::try_from(child.id()).unwrap()).unwrap();
+        p.kill().unwrap();
+        assert!(!p.alive());
+        assert!(child.wait().is_err());
+        // Killing what is gone is fine.
+        p.kill().unwrap();
     }
 
     #[test]

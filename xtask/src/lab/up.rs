@@ -33,7 +33,7 @@ pub fn up(lab: &Lab, config: &LabConfig) -> Result<()> {
     sys::require_root()?;
     // Refuse plans that need missing pieces before anything exists.
     config.stack.ensure_implemented()?;
-    if config.daemon {
+    if topo::HOSTS.iter().any(|h| config.runs_daemon(h)) {
         daemon::binary()?;
     }
     check_tools()?;
@@ -49,12 +49,15 @@ pub fn up(lab: &Lab, config: &LabConfig) -> Result<()> {
         );
     }
     let (hello, max_age, fwd) = config.timers.seconds();
+    let daemons: Vec<&str> =
+        topo::HOSTS.iter().copied().filter(|h| config.runs_daemon(h)).collect();
     println!(
-        "lab {}: {} (STP timers {}: hello {hello}s, max age {max_age}s, forward delay {fwd}s){}",
+        "lab {}: {} (STP timers {}: hello {hello}s, max age {max_age}s, forward delay {fwd}s; {}){}",
         lab.prefix,
         config.stack,
         config.timers.name(),
-        if config.daemon { ", halb daemon on host1/host2" } else { "" }
+        config.vrrp,
+        if daemons.is_empty() { String::new() } else { format!(", halb daemon on {}", daemons.join("/")) }
     );
     lab.create_dirs()?;
     lab.save_config(config)?;
