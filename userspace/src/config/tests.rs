@@ -158,6 +158,9 @@ fn vrrp_section_maps_keepalived_defaults() {
     assert!(vrrp.preempt && vrrp.fast_path);
     assert_eq!(vrrp.preempt_delay, None);
     assert_eq!((vrrp.garp_count, vrrp.garp_repeat), (5, 1));
+    assert_eq!(vrrp.realtime_priority, Some(1), "SCHED_FIFO 1 unless told otherwise");
+    let normal = parse(&VRRP.replace("advert_int = 1", "realtime_priority = 0")).unwrap();
+    assert_eq!(normal.balancers[0].vrrp[0].realtime_priority, None);
     let fast = parse(&VRRP.replace("advert_int = 1", "advert_int = 0.01\nversion = 3")).unwrap();
     assert_eq!(fast.balancers[0].vrrp[0].advert_interval, std::time::Duration::from_millis(10));
     let bare = parse(&VRRP.replace("/24", "")).unwrap();
@@ -179,6 +182,10 @@ fn vrrp_errors_name_their_key() {
         "balancer[0].vrrp[0].advert_int"
     );
     assert_eq!(key(VRRP.replace("advert_int = 1", "version = 4")), "balancer[0].vrrp[0].version");
+    assert_eq!(
+        key(VRRP.replace("advert_int = 1", "realtime_priority = 100")),
+        "balancer[0].vrrp[0].realtime_priority"
+    );
     assert_eq!(
         key(VRRP.replace("\"ext\"\nvrid", "\"eth9\"\nvrid")),
         "balancer[0].vrrp[0].interface"

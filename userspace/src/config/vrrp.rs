@@ -10,6 +10,9 @@ use crate::vrrp::Version;
 pub const MAX_VIRTUAL_ADDRESSES: usize = 20;
 /// Longest preempt delay and gratuitous-ARP delay accepted, as keepalived.
 pub const MAX_DELAY_SECS: f64 = 1000.0;
+/// SCHED_FIFO priority of VRRP threads unless configured: the lowest
+/// real-time level, enough to run ahead of any normal process.
+pub const DEFAULT_REALTIME_PRIORITY: i64 = 1;
 /// Most gratuitous ARPs per burst.
 pub const MAX_GARP_REPEAT: i64 = 100;
 
@@ -31,6 +34,8 @@ pub struct VrrpInstance {
     pub fast_path: bool,
     /// Backend whose pool health this instance tracks.
     pub track: Option<Track>,
+    /// SCHED_FIFO priority of the instance's thread; `None`: normal.
+    pub realtime_priority: Option<u8>,
 }
 
 /// Tracking of a proxy backend's pool health.
@@ -97,6 +102,10 @@ pub(super) fn vrrp_instance(
         garp_delay,
         fast_path: section.fast_path.unwrap_or(true),
         track: track(prefix, section.track_backend, section.track_weight)?,
+        realtime_priority: match section.realtime_priority.unwrap_or(DEFAULT_REALTIME_PRIORITY) {
+            0 => None,
+            value => Some(in_range(&key("realtime_priority"), value, 1, 99)?),
+        },
     })
 }
 

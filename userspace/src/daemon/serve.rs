@@ -179,7 +179,9 @@ impl Daemon {
                 self.namespaces.get(&netns),
                 pin_dir,
                 tracker,
-            ) {
+            )
+            .await
+            {
                 Ok(driver) => {
                     self.vrrp.insert(name, driver);
                 }

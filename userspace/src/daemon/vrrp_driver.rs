@@ -15,7 +15,6 @@ use std::{
 };
 
 use tokio::sync::{oneshot, watch};
-use tracing::Instrument as _;
 
 use super::{
     vrrp_fast_path::FastPath,
@@ -61,67 +60,91 @@ pub struct VrrpDriver {
     pub tracker_generation: Option<u64>,
     status: watch::Receiver<VrrpReport>,
     stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
+    /// Fires when the instance's thread has finished (resigned, cleaned up).
+    done: Option<oneshot::Receiver<()>>,
 }
 
 impl VrrpDriver {
-    /// Opens the sockets inside `netns` and starts the instance. The
-    /// instance's fast path (if enabled) must already be attached; its maps
-    /// are reached through `pin_dir`.
-    pub fn spawn(
+    /// Starts the instance on a thread of its own: the thread enters the
+    /// balancer's namespace for good (every socket it opens lives there),
+    /// takes the configured real-time priority, and runs a current-thread
+    /// tokio runtime. A busy machine then cannot delay adverts, which with
+    /// 10 ms intervals would be a false failover. The instance's fast path
+    /// (if enabled) must already be attached; its maps are reached through
+    /// `pin_dir`.
+    pub async fn spawn(
         config: VrrpInstance,
         balancer: &str,
         netns: Option<&Netns>,
         pin_dir: Option<PathBuf>,
         tracker: Option<Tracker>,
     ) -> Result<Self, VrrpDriverError> {
-        let setup = |what: &'static str| {
-            let instance = config.name.clone();
-            move |cause: String| VrrpDriverError::Setup { instance, what, cause }
+        let setup = |what: &'static str, cause: String| VrrpDriverError::Setup {
+            instance: config.name.clone(),
+            what,
+            cause,
         };
-        let guard =
-            netns.map(Netns::enter).transpose().map_err(|err| setup("netns")(err.to_string()))?;
-        let ifindex = crate::datapath::attach::interface_index(&config.interface)
-            .map_err(setup("interface"))?;
-        let socket = VrrpSocket::open(&config.interface, ifindex)
-            .map_err(|err| setup("VRRP socket")(err.to_string()))?;
-        let arp =
-            arp::ArpSender::open(ifindex).map_err(|err| setup("ARP socket")(err.to_string()))?;
-        let netlink = link::connect().map_err(|err| setup("rtnetlink")(err.to_string()))?;
-        let links = link::watch().map_err(|err| setup("link monitor")(err.to_string()))?;
-        drop(guard);
-        let fast_path = pin_dir.map(|dir| FastPath::new(dir, config.vrid));
-
+        let namespace = netns
+            .map(|netns| netns.file().try_clone())
+            .transpose()
+            .map_err(|err| setup("netns", err.to_string()))?;
         let (status_tx, status) = watch::channel(VrrpReport::starting(&config, balancer));
         let (stop_tx, stop_rx) = oneshot::channel();
+        let (ready_tx, ready_rx) = oneshot::channel::<Result<(), VrrpDriverError>>();
+        let (done_tx, done_rx) = oneshot::channel();
         let tracker_generation = tracker.as_ref().map(|tracker| tracker.generation);
-        let io = Io { socket, arp, netlink, links, ifindex, fast_path, tracker };
         let instance = config.clone();
         let balancer_name = balancer.to_owned();
         let span = tracing::info_span!("vrrp", instance = %instance.name, vrid = instance.vrid);
-        let task = tokio::spawn(
-            async move {
-                let failed = status_tx.clone();
-                match Running::start(instance, balancer_name, io, status_tx).await {
-                    Ok(running) => running.run(stop_rx).await,
-                    Err(err) => {
-                        tracing::error!(%err, "vrrp instance could not start");
-                        failed.send_modify(|report| {
-                            "FAILED".clone_into(&mut report.state);
-                            report.last_reason = Some(err);
-                        });
+        std::thread::Builder::new()
+            .name(format!("vrrp-{}", config.name))
+            .spawn(move || {
+                let _done = done_tx;
+                let _entered = span.enter();
+                let prepared = prepare_thread(namespace.as_ref(), instance.realtime_priority)
+                    .and_then(|runtime| {
+                        let _context = runtime.enter();
+                        open_io(&instance, pin_dir, tracker).map(|io| (runtime, io))
+                    });
+                let (runtime, io) = match prepared {
+                    Ok(ready) => ready,
+                    Err((what, cause)) => {
+                        let _ = ready_tx.send(Err(VrrpDriverError::Setup {
+                            instance: instance.name.clone(),
+                            what,
+                            cause,
+                        }));
+                        return;
                     }
-                }
-            }
-            .instrument(span),
-        );
+                };
+                let _ = ready_tx.send(Ok(()));
+                runtime.block_on(async move {
+                    let failed = status_tx.clone();
+                    match Running::start(instance, balancer_name, io, status_tx).await {
+                        Ok(running) => running.run(stop_rx).await,
+                        Err(err) => {
+                            tracing::error!(%err, "vrrp instance could not start");
+                            failed.send_modify(|report| {
+                                "FAILED".clone_into(&mut report.state);
+                                report.last_reason = Some(err);
+                            });
+                        }
+                    }
+                });
+            })
+            .map_err(|err| setup("thread", err.to_string()))?;
+        match ready_rx.await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => return Err(err),
+            Err(_) => return Err(setup("thread", "exited during setup".to_owned())),
+        }
         Ok(Self {
             config,
             balancer: balancer.to_owned(),
             tracker_generation,
             status,
             stop: Some(stop_tx),
-            task,
+            done: Some(done_rx),
         })
     }
 
@@ -137,11 +160,57 @@ impl VrrpDriver {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if tokio::time::timeout(timeout, &mut self.task).await.is_err() {
-            tracing::warn!(instance = %self.config.name, "vrrp instance did not stop in time");
-            self.task.abort();
+        if let Some(done) = self.done.take() {
+            if tokio::time::timeout(timeout, done).await.is_err() {
+                tracing::warn!(instance = %self.config.name, "vrrp instance did not stop in time");
+            }
         }
     }
+}
+
+/// Puts the calling (dedicated) thread into `namespace` for good, gives it
+/// SCHED_FIFO `priority` if asked, and builds its runtime.
+fn prepare_thread(
+    namespace: Option<&std::fs::File>,
+    priority: Option<u8>,
+) -> Result<tokio::runtime::Runtime, (&'static str, String)> {
+    use std::os::fd::AsRawFd as _;
+    if let Some(namespace) = namespace {
+        // SAFETY: setns on this thread only; the fd is open.
+        if unsafe { libc::setns(namespace.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+            return Err(("netns", std::io::Error::last_os_error().to_string()));
+        }
+    }
+    if let Some(priority) = priority {
+        let param = libc::sched_param { sched_priority: i32::from(priority) };
+        // SAFETY: sched_setscheduler on the calling thread (pid 0) with a
+        // valid parameter block.
+        if unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &raw const param) } != 0 {
+            return Err(("realtime priority", std::io::Error::last_os_error().to_string()));
+        }
+    }
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| ("runtime", err.to_string()))
+}
+
+/// Opens the instance's sockets in the calling thread's namespace and
+/// runtime context.
+fn open_io(
+    config: &VrrpInstance,
+    pin_dir: Option<PathBuf>,
+    tracker: Option<Tracker>,
+) -> Result<Io, (&'static str, String)> {
+    let ifindex = crate::datapath::attach::interface_index(&config.interface)
+        .map_err(|err| ("interface", err))?;
+    let socket = VrrpSocket::open(&config.interface, ifindex)
+        .map_err(|err| ("VRRP socket", err.to_string()))?;
+    let arp = arp::ArpSender::open(ifindex).map_err(|err| ("ARP socket", err.to_string()))?;
+    let netlink = link::connect().map_err(|err| ("rtnetlink", err.to_string()))?;
+    let links = link::watch().map_err(|err| ("link monitor", err.to_string()))?;
+    let fast_path = pin_dir.map(|dir| FastPath::new(dir, config.vrid));
+    Ok(Io { socket, arp, netlink, links, ifindex, fast_path, tracker })
 }
 
 /// The instance's sockets and handles.

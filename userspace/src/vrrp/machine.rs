@@ -58,6 +58,9 @@ pub struct VirtualRouter {
     pub(crate) adverts_received: u64,
     pub(crate) adverts_discarded: u64,
     pub(crate) address_list_mismatches: u64,
+    /// Master: when it last reasserted itself against a lower-priority
+    /// advert (see `receive::master_advert`).
+    pub(crate) reasserted_at: Option<Instant>,
     pub(crate) actions: VecDeque<Action>,
 }
 
@@ -85,6 +88,7 @@ impl VirtualRouter {
             adverts_received: 0,
             adverts_discarded: 0,
             address_list_mismatches: 0,
+            reasserted_at: None,
             actions: VecDeque::new(),
         }
     }

@@ -26,11 +26,15 @@ use std::{
 };
 
 use super::{
+    action::Action,
     machine::{DownCause, VirtualRouter},
     packet::{Advertisement, Version},
     reason::{Reason, State},
     status::KnownMaster,
 };
+
+/// Least time between two reassertions against lower-priority adverts.
+pub const REASSERT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What [`VirtualRouter::handle_advert`] did with an advert.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -145,6 +149,7 @@ impl VirtualRouter {
             return Verdict::Accepted;
         }
         if !self.beats_us(src, advert.priority) {
+            self.reassert(now);
             return Verdict::Discarded(Discard::LowerPriority {
                 from: src,
                 priority: advert.priority,
@@ -160,6 +165,27 @@ impl VirtualRouter {
         self.leave_master();
         self.reset_master_down(now);
         Verdict::Accepted
+    }
+
+    /// Another router advertises as master with a lower priority: it came
+    /// up, or a split network healed while both were master, and clients
+    /// may have learnt its MAC for the virtual addresses. The RFC only
+    /// discards the advert; like keepalived (`garp_lower_prio_*`) we also
+    /// reassert at once, an advert and a burst of gratuitous ARPs, at most
+    /// once per [`REASSERT_INTERVAL`].
+    fn reassert(&mut self, now: Instant) {
+        if self
+            .reasserted_at
+            .is_some_and(|at| now.saturating_duration_since(at) < REASSERT_INTERVAL)
+        {
+            return;
+        }
+        self.reasserted_at = Some(now);
+        self.send_advert(self.effective_priority());
+        self.timers.adver = Some(now + self.config.advert_interval());
+        if self.config.garp_count() > 0 {
+            self.actions.push_back(Action::SendGratuitousArp { count: self.config.garp_count() });
+        }
     }
 
     /// Records `src` as the master and, in version 3, learns its interval.

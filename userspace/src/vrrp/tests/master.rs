@@ -44,15 +44,25 @@ fn master_equal_priority_yields_only_to_higher_address() {
 }
 
 #[test]
-fn master_discards_lower_priority() {
+fn master_discards_lower_priority_and_reasserts_at_most_once_a_second() {
     let t0 = origin();
     let (mut r, at) = master(t0, params(150, BAL1));
     assert_eq!(
         r.handle_advert(at, BAL2, &advert(100)),
         Verdict::Discarded(Discard::LowerPriority { from: BAL2, priority: 100 })
     );
-    assert!(drain(&mut r).is_empty());
-    assert_eq!(r.status().adverts_discarded, 1);
+    // Clients may have learnt the other router's MAC: advert and ARPs now.
+    assert_eq!(
+        drain(&mut r),
+        [Action::SendAdvert(advert(150)), Action::SendGratuitousArp { count: 5 }]
+    );
+    assert_eq!(r.poll_timeout(), Some(at + SECOND), "advert timer restarted");
+    assert_eq!(r.state(), State::Master);
+    r.handle_advert(at + ms(500), BAL2, &advert(100));
+    assert!(drain(&mut r).is_empty(), "rate limited");
+    r.handle_advert(at + ms(1_000), BAL2, &advert(100));
+    assert_eq!(drain(&mut r).len(), 2, "again after a second");
+    assert_eq!(r.status().adverts_discarded, 3);
 }
 
 #[test]
