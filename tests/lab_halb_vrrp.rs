@@ -1,5 +1,6 @@
-//! halb's VRRP in the scenario lab: `lab up --vrrp halb` passes the four checkpoints, and a
-//! mixed pair (`--vrrp bal1=halb,bal2=keepalived`) fails over and preempts (checkpoint 2);
+//! halb's VRRP in the scenario lab: `lab up --vrrp halb` passes the four checkpoints, and
+//! mixed pairs (`--vrrp bal1=halb,bal2=keepalived` in v2, the reverse in v3) fail over and
+//! preempt (checkpoint 2);
 //! node faults act on the host daemon that holds a balancer's halb instance.
 //!
 //! Needs root and the daemon (`$HALB_BIN` or `target/debug/halb`). The lab runs under its
@@ -9,8 +10,9 @@
 use std::time::Duration;
 
 use xtask::lab::{
-    self, down, faults, health, kernel, plan::StackSpec, sys, up, vrrp, Fault, Lab, LabConfig,
-    Stack, StpTimers,
+    self, down, faults, health, kernel,
+    plan::{StackSpec, VrrpTiming},
+    sys, up, vrrp, Fault, Lab, LabConfig, Stack, StpTimers,
 };
 
 const PREFIX: &str = "hlt-hvrrp";
@@ -132,6 +134,31 @@ fn halb_vrrp_in_the_lab_alone_and_mixed_with_keepalived() {
     let details = cp2.details.join("\n");
     assert!(details.contains("bal1: ") && details.contains("halb: vrid 12"), "{details}");
     assert!(details.contains("bal2: ") && details.contains("Entering MASTER STATE"), "{details}");
+    let procs: Vec<sys::Proc> = lab.recorded().into_iter().map(|(_, _, p)| p).collect();
+    drop(guard);
+    assert_gone(&lab, &procs);
+
+    // The reverse pair, in VRRPv3: keepalived on bal1 (master), halb on bal2.
+    let guard = LabGuard(lab.clone());
+    let mut reverse = config("bal1=keepalived,bal2=halb");
+    reverse.vrrp = VrrpTiming::new(3, "1").unwrap();
+    up::up(&lab, &reverse).unwrap();
+    let services: Vec<(String, String)> =
+        lab.recorded().into_iter().map(|(n, s, _)| (n, s)).collect();
+    for want in [("host2", "halb"), ("bal1", "keepalived")] {
+        assert!(services.contains(&(want.0.into(), want.1.into())), "{want:?}: {services:?}");
+    }
+    let toml = std::fs::read_to_string(lab.dir.join("halb").join("host2.toml")).unwrap();
+    assert!(toml.contains("version = 3"), "{toml}");
+    let results = lab::check_only(&lab, &|name| name.starts_with("2 ")).unwrap();
+    let cp2 = &results[0];
+    assert!(cp2.pass, "checkpoint 2 (v3, reverse) failed: {:#?}", cp2.figures);
+    let details = cp2.details.join("\n");
+    assert!(
+        details.contains("bal2: ") && details.contains("halb: vrid 12 BACKUP -> MASTER"),
+        "{details}"
+    );
+    assert!(details.contains("bal1: ") && details.contains("Entering MASTER STATE"), "{details}");
     let procs: Vec<sys::Proc> = lab.recorded().into_iter().map(|(_, _, p)| p).collect();
     drop(guard);
     assert_gone(&lab, &procs);

@@ -69,6 +69,11 @@ enum Command {
         #[command(subcommand)]
         command: VxlanCommand,
     },
+    /// STP/RSTP bridges of running daemons.
+    Stp {
+        #[command(subcommand)]
+        command: StpCommand,
+    },
     /// Ask a running daemon to re-read its config file (same as SIGHUP).
     Reload {
         /// Node of the daemon.
@@ -129,6 +134,25 @@ enum VxlanCommand {
 }
 
 #[derive(Subcommand)]
+enum StpCommand {
+    /// Per bridge: bridge and root IDs, root port and cost, timers,
+    /// topology changes; per port: role, state, path cost, designated
+    /// bridge and port, edge, point-to-point, mode, BPDU and datapath
+    /// counters; then the recent transitions.
+    Show {
+        /// Only the daemon of this node (default: every daemon in the run dir).
+        #[arg(long)]
+        node: Option<String>,
+        /// Directory of the control sockets.
+        #[arg(long, default_value = DEFAULT_RUN_DIR)]
+        run_dir: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum VrrpCommand {
     /// Per instance: state, priority (configured and effective), master,
     /// last advert age, transitions and the last reason, fast-path counters.
@@ -160,6 +184,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Vrrp { command: VrrpCommand::Status { node, run_dir, json } } => {
             vrrp_status(node.as_deref(), &run_dir, json)
+        }
+        Command::Stp { command: StpCommand::Show { node, run_dir, json } } => {
+            stp_show(node.as_deref(), &run_dir, json)
         }
         Command::Vxlan { command: VxlanCommand::Fdb { node, run_dir, json } } => {
             vxlan(node.as_deref(), &run_dir, json, render::vxlan_fdb)
@@ -283,6 +310,27 @@ fn vrrp_status(node: Option<&str>, run_dir: &Path, json: bool) -> anyhow::Result
         println!("no VRRP instance configured");
     } else {
         print!("{}", render::vrrp(&reports));
+    }
+    Ok(())
+}
+
+fn stp_show(node: Option<&str>, run_dir: &Path, json: bool) -> anyhow::Result<()> {
+    let runtime = client_runtime()?;
+    let mut reports = Vec::new();
+    for socket in sockets(node, run_dir)? {
+        match runtime.block_on(control::request(&socket, Request::Stp))? {
+            Response::Stp(bridges) => reports.extend(bridges),
+            other => bail!("unexpected reply from {}: {other:?}", socket.display()),
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    } else if reports.is_empty() {
+        println!("no STP bridge configured");
+    } else {
+        for report in &reports {
+            print!("{}", render::stp(report));
+        }
     }
     Ok(())
 }

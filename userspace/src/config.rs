@@ -3,6 +3,7 @@
 //! key and the reason; nothing touches the system before validation passes.
 
 pub mod file;
+pub mod stp;
 mod validate;
 mod vrrp;
 pub mod vxlan;

@@ -25,6 +25,7 @@ pub enum Request {
     Vrrp,
     Proxy,
     Vxlan,
+    Stp,
 }
 
 impl Request {
@@ -36,6 +37,7 @@ impl Request {
             Request::Vrrp => "vrrp",
             Request::Proxy => "proxy",
             Request::Vxlan => "vxlan",
+            Request::Stp => "stp",
         }
     }
 
@@ -46,9 +48,10 @@ impl Request {
             "vrrp" => Ok(Request::Vrrp),
             "proxy" => Ok(Request::Proxy),
             "vxlan" => Ok(Request::Vxlan),
-            other => {
-                Err(format!("unknown request {other:?} (expected status, reload, vrrp, proxy or vxlan)"))
-            }
+            "stp" => Ok(Request::Stp),
+            other => Err(format!(
+                "unknown request {other:?} (expected status, reload, vrrp, proxy, vxlan or stp)"
+            )),
         }
     }
 }
@@ -67,6 +70,8 @@ pub enum Response {
     Proxy(Vec<(String, crate::proxy::StatsSnapshot)>),
     /// The VXLAN tunnel (`None`: no `[host.vxlan]`).
     Vxlan(Option<Box<crate::vxlan::VxlanReport>>),
+    /// Every configured STP bridge.
+    Stp(Vec<crate::daemon::stp_report::StpReport>),
     Error(String),
 }
 

@@ -8,11 +8,15 @@ mod proxy_host;
 mod proxy_sync;
 mod serve;
 mod start;
+mod stp_driver;
+mod stp_maps;
+pub mod stp_report;
+mod stp_sync;
 mod vrrp_driver;
 mod vrrp_fast_path;
+pub mod vrrp_report;
 mod vxlan_sync;
 mod vxlan_tunnel;
-pub mod vrrp_report;
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -60,6 +64,8 @@ pub struct Daemon {
     vrrp: BTreeMap<String, vrrp_driver::VrrpDriver>,
     /// The VXLAN tunnel of the host role, when running.
     vxlan: Option<vxlan_sync::VxlanHost>,
+    /// Running STP bridges by bridge name.
+    stp: BTreeMap<String, stp_driver::StpDriver>,
     /// Running proxies by balancer name.
     proxies: BTreeMap<String, proxy_host::ProxyHost>,
     /// Counts proxy (re)starts, so VRRP trackers know to resubscribe.

@@ -8,6 +8,7 @@
 
 pub mod classify;
 pub mod names;
+pub mod stp;
 pub mod vrrp;
 pub mod vxlan;
 

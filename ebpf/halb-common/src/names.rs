@@ -50,8 +50,20 @@ pub const MAP_VXLAN_STATS: &str = "VXLAN_STATS";
 /// Per-CPU array: [`crate::vxlan::VxlanDropReason`] -> [`crate::TrafficCounter`].
 pub const MAP_VXLAN_DROPS: &str = "VXLAN_DROPS";
 
+/// TC ingress program on every port of an STP-managed bridge.
+pub const PROG_STP_PORT_IN: &str = "stp_port_in";
+
+/// TC egress program on every port of an STP-managed bridge.
+pub const PROG_STP_PORT_OUT: &str = "stp_port_out";
+
+/// Hash map: port ifindex (u32) -> [`crate::stp::StpPortEntry`], written by the daemon.
+pub const MAP_STP_PORT_STATE: &str = "STP_PORT_STATE";
+
+/// Per-CPU hash map: port ifindex (u32) -> [`crate::stp::StpPortCounters`].
+pub const MAP_STP_PORT_COUNTERS: &str = "STP_PORT_COUNTERS";
+
 /// Every map the daemon pins, in pin order.
-pub const PINNED_MAPS: [&str; 12] = [
+pub const PINNED_MAPS: [&str; 14] = [
     MAP_PORT_TRAFFIC,
     MAP_PORT_MALFORMED,
     MAP_VRRP_CONFIG,
@@ -64,6 +76,8 @@ pub const PINNED_MAPS: [&str; 12] = [
     MAP_VXLAN_FDB,
     MAP_VXLAN_STATS,
     MAP_VXLAN_DROPS,
+    MAP_STP_PORT_STATE,
+    MAP_STP_PORT_COUNTERS,
 ];
 
 /// Upper bound on (interface, class) entries per map: 64 interfaces per

@@ -6,6 +6,8 @@
 //! - `maps`: every map, declared once;
 //! - `port_classifier`: TC ingress on every datapath interface;
 //! - `vrrp_advert`: TC ingress on a balancer's VRRP interface;
+//! - `stp_port`: TC ingress and egress on every port of a bridge whose
+//!   spanning tree halb runs;
 //! - `vxlan_encap`: TC ingress on the VXLAN tunnel port's veth peer;
 //! - `vxlan_decap`: TC ingress on the VXLAN underlay (external bridge);
 //! - `vxlan_header`: the outer headers both share (build and checks).
@@ -15,6 +17,7 @@
 mod maps;
 mod packet;
 mod port_classifier;
+mod stp_port;
 mod vrrp_advert;
 mod vxlan_decap;
 mod vxlan_encap;

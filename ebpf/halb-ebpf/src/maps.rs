@@ -6,6 +6,7 @@ use aya_ebpf::{
     btf_maps::{Array, HashMap, PerCpuArray, PerCpuHashMap},
     macros::btf_map,
 };
+use halb_common::stp::{StpPortCounters, StpPortEntry, STP_MAX_PORTS};
 use halb_common::{
     names::PORT_MAP_ENTRIES,
     vrrp::{VrrpDropReason, VrrpInstanceConfig, VrrpMasterInfo, VrrpVerdict, VRRP_MAX_INSTANCES},
@@ -117,3 +118,13 @@ pub static VXLAN_STATS: PerCpuArray<TrafficCounter, { VxlanEvent::ALL.len() }> =
 #[btf_map]
 pub static VXLAN_DROPS: PerCpuArray<TrafficCounter, { VxlanDropReason::ALL.len() }> =
     PerCpuArray::new();
+
+/// STP: port ifindex -> the state the daemon's STP driver set (written by
+/// userspace; a missing entry is discarding).
+#[btf_map]
+pub static STP_PORT_STATE: HashMap<u32, StpPortEntry, { STP_MAX_PORTS as usize }> = HashMap::new();
+
+/// STP: port ifindex -> packets by verdict of `stp_port_in` / `stp_port_out`.
+#[btf_map]
+pub static STP_PORT_COUNTERS: PerCpuHashMap<u32, StpPortCounters, { STP_MAX_PORTS as usize }> =
+    PerCpuHashMap::new();

@@ -246,3 +246,127 @@ pub fn vxlan_stats(report: &halb::vxlan::VxlanReport) -> String {
     }
     out
 }
+
+/// `halb stp show` of one bridge: `mstpctl showbridge`, then one line per
+/// port as `mstpctl showport`, then the recent events.
+#[expect(clippy::too_many_lines, reason = "one table, field by field")]
+pub fn stp(report: &halb::daemon::stp_report::StpReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "bridge {} ({}): {}", report.bridge, report.protocol, report.state);
+    if report.bridge_id.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "  bridge id         {}", report.bridge_id);
+    let _ = writeln!(out, "  designated root   {}", report.root_id);
+    let _ = writeln!(
+        out,
+        "  root port         {}, root path cost {}",
+        report.root_port.as_deref().unwrap_or("none (this bridge is root)"),
+        report.root_path_cost
+    );
+    let _ = writeln!(
+        out,
+        "  timers            hello {} s, max age {} s, forward delay {} s (root's: max age {} s, forward delay {} s)",
+        report.hello_time_secs,
+        report.max_age_secs,
+        report.forward_delay_secs,
+        report.root_max_age_secs,
+        report.root_forward_delay_secs
+    );
+    let since = report
+        .time_since_topology_change_secs
+        .map_or_else(|| "never".to_owned(), |secs| format!("{secs:.1} s ago"));
+    let _ = writeln!(
+        out,
+        "  topology change   {}, {} changes, last {since}",
+        if report.topology_change { "in progress" } else { "no" },
+        report.topology_change_count
+    );
+    let _ = writeln!(
+        out,
+        "  kernel stp_state  was {} before halb, errors {}",
+        report.kernel_stp_state_before.map_or_else(|| "-".to_owned(), |state| state.to_string()),
+        report.errors
+    );
+    let _ = writeln!(
+        out,
+        "  {:<15} {:<6} {:<11} {:<11} {:>9}  {:<18} {:<6} {:<5} {:<4} {:<5} {:<17} datapath",
+        "port",
+        "id",
+        "role",
+        "state",
+        "cost",
+        "designated bridge",
+        "dport",
+        "edge",
+        "p2p",
+        "mode",
+        "bpdu in/out/ign/bad"
+    );
+    for port in &report.ports {
+        let yes_no = |flag: bool| if flag { "yes" } else { "no" };
+        let mut flags = Vec::new();
+        if !port.link_up {
+            flags.push("link-down");
+        }
+        if port.bpdu_guard_tripped {
+            flags.push("bpdu-guard-tripped");
+        }
+        if port.root_inconsistent {
+            flags.push("root-inconsistent");
+        }
+        if port.topology_change {
+            flags.push("tc");
+        }
+        let datapath = port.datapath.map_or_else(
+            || "-".to_owned(),
+            |c| {
+                format!(
+                    "bpdu {}/{} drop {}/{} pass {}/{}",
+                    c.bpdu_in,
+                    c.bpdu_out,
+                    c.dropped_ingress,
+                    c.dropped_egress,
+                    c.passed_ingress,
+                    c.passed_egress
+                )
+            },
+        );
+        let _ = writeln!(
+            out,
+            "  {:<15} {:<6} {:<11} {:<11} {:>9}  {:<18} {:<6} {:<5} {:<4} {:<5} {:<17} {datapath}{}",
+            port.name,
+            port.port_id,
+            port.role,
+            port.state,
+            port.path_cost,
+            port.designated_bridge,
+            port.designated_port,
+            if port.oper_edge { "yes" } else if port.admin_edge { "admin" } else { "no" },
+            yes_no(port.point_to_point),
+            port.mode,
+            format!(
+                "{}/{}/{}/{}",
+                port.bpdus_in, port.bpdus_out, port.bpdus_ignored, port.bpdus_malformed
+            ),
+            if flags.is_empty() { String::new() } else { format!("  [{}]", flags.join(" ")) },
+        );
+    }
+    if !report.history.is_empty() {
+        let _ = writeln!(out, "  recent events (UTC):");
+        for event in &report.history {
+            let ms = event.unix_ms % 86_400_000;
+            let _ = writeln!(
+                out,
+                "    {:02}:{:02}:{:02}.{:03} {:<15} {}",
+                ms / 3_600_000,
+                ms / 60_000 % 60,
+                ms / 1000 % 60,
+                ms % 1000,
+                event.port.as_deref().unwrap_or("(bridge)"),
+                event.event
+            );
+        }
+    }
+    out
+}

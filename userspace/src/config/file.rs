@@ -36,6 +36,9 @@ pub struct HostSection {
     pub interfaces: Vec<String>,
     /// `[host.vxlan]`: the VXLAN tunnel joining the internal bridge to remote hosts.
     pub vxlan: Option<super::vxlan::VxlanSection>,
+    /// `[[host.bridge]]`: bridges whose spanning tree (STP/RSTP) halb runs.
+    #[serde(default)]
+    pub bridge: Vec<super::stp::BridgeSection>,
 }
 
 /// `[[balancer]]`: a balancer container, in its own network namespace.

@@ -56,6 +56,8 @@ pub struct HostRole {
     pub interfaces: Vec<String>,
     /// `[host.vxlan]`: the VXLAN tunnel (eBPF encap/decap).
     pub vxlan: Option<super::vxlan::Vxlan>,
+    /// `[[host.bridge]]`: bridges whose spanning tree halb runs.
+    pub bridges: Vec<super::stp::StpBridge>,
 }
 
 /// A balancer container: VRRP and the L7 proxy will run here.
@@ -198,7 +200,8 @@ fn host_role(section: HostSection) -> Result<HostRole, ConfigError> {
     }
     check_interfaces("host.interfaces", &section.interfaces)?;
     let vxlan = section.vxlan.map(super::vxlan::vxlan).transpose()?;
-    Ok(HostRole { netns: section.netns, interfaces: section.interfaces, vxlan })
+    let bridges = super::stp::bridges(section.bridge)?;
+    Ok(HostRole { netns: section.netns, interfaces: section.interfaces, vxlan, bridges })
 }
 
 fn balancer(index: usize, section: BalancerSection) -> Result<Balancer, ConfigError> {
@@ -367,7 +370,8 @@ fn check_roles(config: &Config) -> Result<(), ConfigError> {
     let total = config.attach_points().len();
     let has_proxy = config.balancers.iter().any(|balancer| balancer.proxy.is_some());
     let has_vxlan = config.host.as_ref().is_some_and(|host| host.vxlan.is_some());
-    if total == 0 && !has_proxy && !has_vxlan {
+    let has_bridges = config.host.as_ref().is_some_and(|host| !host.bridges.is_empty());
+    if total == 0 && !has_proxy && !has_vxlan && !has_bridges {
         return Err(ConfigError::invalid(
             "host.interfaces",
             "nothing to do: give the host or a balancer an interface, or a balancer a proxy",

@@ -41,6 +41,7 @@ impl Daemon {
         self.spawn_ebpf_loggers();
         self.sync_proxies().await;
         self.sync_vrrp().await;
+        self.sync_stp().await;
         self.sync_vxlan().await;
         let (pending_tx, mut pending_rx) = mpsc::channel::<Pending>(16);
         tracing::info!(node = %self.config.node, socket = %socket_path.display(), "daemon ready");
@@ -64,6 +65,7 @@ impl Daemon {
                         Request::Status => Response::Status(Box::new(self.status())),
                         Request::Reload => self.reload_response().await,
                         Request::Vxlan => Response::Vxlan(self.vxlan_report().map(Box::new)),
+                        Request::Stp => Response::Stp(self.stp_reports()),
                         Request::Vrrp => Response::Vrrp(
                             self.vrrp.values().map(VrrpDriver::report).collect(),
                         ),
@@ -88,6 +90,7 @@ impl Daemon {
             host.stop().await;
         }
         self.stop_vxlan().await;
+        self.stop_stp().await;
         drop(listener);
         if let Err(err) = std::fs::remove_file(&socket_path) {
             tracing::warn!(%err, socket = %socket_path.display(), "cannot remove control socket");
@@ -101,6 +104,7 @@ impl Daemon {
         if result.is_ok() {
             self.sync_proxies().await;
             self.sync_vrrp().await;
+            self.sync_stp().await;
             self.sync_vxlan().await;
         }
         match result {

@@ -53,6 +53,7 @@ impl Daemon {
             namespaces,
             vrrp: BTreeMap::new(),
             vxlan: None,
+            stp: BTreeMap::new(),
             proxies: BTreeMap::new(),
             proxy_generation: 0,
             started_unix_secs,

@@ -11,7 +11,8 @@ use aya::{
     Ebpf,
 };
 use halb_common::names::{
-    PROG_PORT_CLASSIFIER, PROG_VRRP_ADVERT, PROG_VXLAN_DECAP, PROG_VXLAN_ENCAP,
+    PROG_PORT_CLASSIFIER, PROG_STP_PORT_IN, PROG_STP_PORT_OUT, PROG_VRRP_ADVERT, PROG_VXLAN_DECAP,
+    PROG_VXLAN_ENCAP,
 };
 
 use super::{object, DatapathError};
@@ -110,6 +111,21 @@ impl Datapath {
         point: &AttachPoint,
         netns: Option<&Netns>,
     ) -> Result<u32, DatapathError> {
+        self.attach_program_at(name, point, netns, TcAttachType::Ingress)
+    }
+
+    /// Attaches program `name` (one of [`PROGRAMS`]) to `point.interface`
+    /// at TC ingress or egress (`direction`), after what is already
+    /// attached there, inside `netns`. A program is attached at most once
+    /// per interface, so [`detach_program`](Self::detach_program) finds it
+    /// by name whatever its direction.
+    pub fn attach_program_at(
+        &mut self,
+        name: &'static str,
+        point: &AttachPoint,
+        netns: Option<&Netns>,
+        direction: TcAttachType,
+    ) -> Result<u32, DatapathError> {
         let interface_error = |reason: String| DatapathError::Interface {
             interface: point.interface.clone(),
             netns: netns.map(|ns| format!(" in netns {}", ns.name())).unwrap_or_default(),
@@ -118,8 +134,8 @@ impl Datapath {
         let program = program_mut(&mut self.ebpf, name)?;
         let (ifindex, link) = with_netns(netns, || {
             let ifindex = interface_index(&point.interface).map_err(&interface_error)?;
-            let link = program.attach(&point.interface, TcAttachType::Ingress).map_err(|err| {
-                interface_error(format!("attaching TC ingress program {name}: {err}"))
+            let link = program.attach(&point.interface, direction).map_err(|err| {
+                interface_error(format!("attaching TC {direction:?} program {name}: {err}"))
             })?;
             Ok::<_, DatapathError>((ifindex, link))
         })??;
@@ -129,7 +145,8 @@ impl Datapath {
             netns = point.netns.as_deref().unwrap_or("(own)"),
             ifindex,
             program = name,
-            "attached at tcx ingress"
+            ?direction,
+            "attached at tcx"
         );
         self.ports.push(AttachedPort { point: point.clone(), ifindex, program: name, link });
         Ok(ifindex)
@@ -181,8 +198,14 @@ impl Datapath {
 }
 
 /// Every program of the object; all are TC classifiers.
-pub const PROGRAMS: [&str; 4] =
-    [PROG_PORT_CLASSIFIER, PROG_VRRP_ADVERT, PROG_VXLAN_ENCAP, PROG_VXLAN_DECAP];
+pub const PROGRAMS: [&str; 6] = [
+    PROG_PORT_CLASSIFIER,
+    PROG_VRRP_ADVERT,
+    PROG_VXLAN_ENCAP,
+    PROG_VXLAN_DECAP,
+    PROG_STP_PORT_IN,
+    PROG_STP_PORT_OUT,
+];
 
 fn program_mut<'a>(
     ebpf: &'a mut Ebpf,
