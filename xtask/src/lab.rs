@@ -1,7 +1,8 @@
 //! The scenario lab: SCENARIO.md's eleven nodes as network namespaces on this machine.
 //!
 //! `cargo xtask lab up` builds the topology (namespaces `P-<node>`, bridges, veth cables,
-//! VXLAN), starts the classic stack (nginx, keepalived, haproxy, kernel STP and VXLAN) and
+//! VXLAN), starts the classic stack (nginx, keepalived, haproxy, kernel STP and VXLAN) or,
+//! per component and instance, halb's (VRRP, proxy, VXLAN in the hosts' daemons) and
 //! waits until it is healthy; `fail`/`heal` break and repair links, bridges and nodes;
 //! `check` measures the four checkpoints; `down` removes everything. Run files live in
 //! `/run/halb-lab/P/`. Every command that changes a lab holds that prefix's lock.
@@ -63,11 +64,14 @@ pub enum LabCommand {
     /// Run a command inside a node: `lab exec swout1 -- bridge link show`.
     Exec(ExecArgs),
     /// Break a link, a bridge or a node (a node's processes are killed with SIGKILL, as a
-    /// crash would: no VRRP priority-0 advert, the VIP stays on the interface).
+    /// crash would: no VRRP priority-0 advert, the VIP stays on the interface). For a
+    /// balancer with halb VRRP or proxy this kills its host's daemon (every halb role of
+    /// that host).
     Fail(FaultArgs),
     /// Stop a node's processes gracefully: SIGTERM (5 s, then SIGKILL), VRRP first, so a
     /// master resigns with priority 0 and the backup takes over after its skew time. For a
-    /// balancer with halb VRRP this stops its host's daemon. `lab heal node N` restarts.
+    /// balancer with halb VRRP or proxy this stops its host's daemon. `lab heal node N`
+    /// restarts.
     Stop(StopArgs),
     /// Repair what `fail` or `stop` broke.
     Heal(FaultArgs),
@@ -77,27 +81,33 @@ pub enum LabCommand {
 
 #[derive(Args, Debug)]
 pub struct UpArgs {
-    /// Default implementation of all four components.
+    /// Default implementation of all four components. `halb` is refused while halb's STP
+    /// is missing (issue #5): `--stack halb --stp kernel` runs everything else on halb.
     #[arg(long, value_enum, default_value = "classic")]
     pub stack: StackKind,
-    /// STP: kernel|halb, or per bridge: vswout1=halb,vswout2=kernel,...
+    /// STP: kernel|halb, or per bridge: vswout1=halb,vswout2=kernel,... (halb: not yet,
+    /// issue #5).
     #[arg(long)]
     pub stp: Option<String>,
-    /// VRRP: keepalived|halb, or per balancer: bal1=halb,bal2=keepalived
+    /// VRRP: keepalived|halb, or per balancer: bal1=halb,bal2=keepalived. halb's instance
+    /// runs in the balancer's host daemon.
     #[arg(long)]
     pub vrrp: Option<String>,
-    /// L7 proxy: haproxy|halb, or per balancer: bal1=halb,bal2=haproxy
+    /// L7 proxy: haproxy|halb, or per balancer: bal1=halb,bal2=haproxy. halb's proxy is
+    /// the balancer's `[balancer.proxy]` in its host's daemon, haproxy's config key for key
+    /// (admin listener 127.0.0.1:9100 in the balancer).
     #[arg(long)]
     pub proxy: Option<String>,
-    /// VXLAN: kernel|halb, or per host: host1=halb,host2=kernel
+    /// VXLAN: kernel|halb, or per host: host1=halb,host2=kernel. halb: no `vxlan42` device;
+    /// the host's daemon runs `[host.vxlan]` (VNI 42, tunnel port vxl42 in vswinN).
     #[arg(long)]
     pub vxlan: Option<String>,
     /// STP timers: standard (hello 2 s, max age 20 s, forward delay 15 s) or fast (1/6/4 s).
     #[arg(long, value_enum, default_value = "standard")]
     pub stp_timers: StpTimers,
     /// Also run the halb daemon on host1 and host2 (`$HALB_BIN` or `target/debug/halb`).
-    /// Without it the daemon runs only on hosts that have a halb component (halb VRRP of a
-    /// balancer runs in its host's daemon).
+    /// Without it the daemon runs only on hosts that have a halb component (a balancer's
+    /// halb VRRP and proxy run in its host's daemon, a host's halb VXLAN in its own).
     #[arg(long)]
     pub daemon: bool,
     /// VRRP version of every instance, halb's and keepalived's: 2 (RFC 3768, keepalived's
@@ -333,6 +343,30 @@ mod tests {
         let LabCommand::Up(up_args) = args.command else { panic!("not up") };
         let err = up_args.config().unwrap().stack.ensure_implemented().unwrap_err();
         assert!(err.to_string().contains("issue #5"), "{err}");
+        let args = parse(&["up", "--stack", "halb"]).unwrap();
+        let LabCommand::Up(up_args) = args.command else { panic!("not up") };
+        let err = up_args.config().unwrap().stack.ensure_implemented().unwrap_err().to_string();
+        assert!(err.contains("issue #5") && err.contains("--stack halb --stp kernel"), "{err}");
+        let args = parse(&["up", "--stack", "halb", "--stp", "kernel"]).unwrap();
+        let LabCommand::Up(up_args) = args.command else { panic!("not up") };
+        let config = up_args.config().unwrap();
+        config.stack.ensure_implemented().unwrap();
+        assert_eq!(config.stack.to_string(), "stp=kernel vrrp=halb proxy=halb vxlan=halb");
+        let args = parse(&[
+            "up",
+            "--vxlan",
+            "host1=halb,host2=kernel",
+            "--proxy",
+            "bal1=halb,bal2=haproxy",
+            "--vrrp",
+            "halb",
+        ])
+        .unwrap();
+        let LabCommand::Up(up_args) = args.command else { panic!("not up") };
+        let config = up_args.config().unwrap();
+        config.stack.ensure_implemented().unwrap();
+        assert_eq!(config.stack.get(plan::Component::Proxy, "bal2"), plan::Impl::Classic);
+        assert_eq!(config.stack.get(plan::Component::Vxlan, "host1"), plan::Impl::Halb);
         let args = parse(&["stop", "node", "bal1"]).unwrap();
         let LabCommand::Stop(StopArgs { target: StopTarget::Node { name } }) = args.command else {
             panic!("not stop")

@@ -13,10 +13,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 
+use super::daemon;
 use super::faults::{self, Fault};
 use super::health::{self, vip_addr};
 use super::kernel;
-use super::plan::Component;
+use super::plan::{Component, Impl};
 use super::probe::{self, secs, Prober, Reply};
 use super::rundir::{Lab, LabConfig};
 use super::stp::{self, Role};
@@ -123,7 +124,7 @@ fn restore(lab: &Lab, config: &LabConfig) -> Result<()> {
     // A server may have been marked down while a path was broken; wait for the checks.
     for bal in &topo::BALANCERS {
         for (s, _) in topo::SERVERS {
-            wait_server(lab, bal.name, s, true, Duration::from_secs(30))?;
+            wait_server(lab, config, bal.name, s, true, Duration::from_secs(30))?;
         }
     }
     Ok(())
@@ -426,8 +427,27 @@ fn fetch(lab: &Lab, node: &str, n: usize) -> Result<Vec<Reply>> {
     Ok(out)
 }
 
+/// A balancer's server states (`UP`, `DOWN`, haproxy's `UP 1/2` ...) from whichever proxy
+/// runs there: haproxy's stats socket, or `halb proxy stats --json` of its host's daemon.
+pub fn proxy_servers(lab: &Lab, config: &LabConfig, bal: &str) -> Result<BTreeMap<String, String>> {
+    let b = topo::balancer(bal).with_context(|| format!("no balancer {bal:?}"))?;
+    match config.stack.get(Component::Proxy, bal) {
+        Impl::Classic => kernel::haproxy_servers(lab, bal),
+        Impl::Halb => daemon::proxy_servers(lab, b),
+    }
+}
+
+/// `haproxy on bal1` / `halb's proxy on bal1 (host1's daemon)`.
+fn proxy_name(config: &LabConfig, bal: &str) -> String {
+    match (config.stack.get(Component::Proxy, bal), topo::balancer(bal)) {
+        (Impl::Halb, Some(b)) => format!("halb's proxy on {bal} ({}'s daemon)", b.host),
+        _ => format!("haproxy on {bal}"),
+    }
+}
+
 fn wait_server(
     lab: &Lab,
+    config: &LabConfig,
     bal: &str,
     server: &str,
     up: bool,
@@ -436,24 +456,31 @@ fn wait_server(
     let start = Instant::now();
     let mut last = String::new();
     let ok = sys::wait_until(timeout, Duration::from_millis(50), || {
-        last = kernel::haproxy_servers(lab, bal)
-            .ok()
-            .and_then(|m| m.get(server).cloned())
-            .unwrap_or_default();
+        last = match proxy_servers(lab, config, bal) {
+            Ok(m) => m.get(server).cloned().unwrap_or_default(),
+            Err(e) => format!("unreadable: {e:#}"),
+        };
         if up {
             last == "UP"
         } else {
             last.starts_with("DOWN")
         }
     });
-    ensure!(ok, "haproxy on {bal} shows {server} as {last:?} after {}s", timeout.as_secs());
+    ensure!(
+        ok,
+        "{} shows {server} as {last:?} after {}s",
+        proxy_name(config, bal),
+        timeout.as_secs()
+    );
     Ok(start.elapsed())
 }
 
 fn check_l7(ctx: &mut Ctx) -> Result<()> {
     let lab = ctx.lab;
+    let config = ctx.config.clone();
+    let config = &config;
     for (s, _) in topo::SERVERS {
-        wait_server(lab, "bal1", s, true, Duration::from_secs(15))?;
+        wait_server(lab, config, "bal1", s, true, Duration::from_secs(15))?;
     }
     let replies = fetch(lab, "user", 12)?;
     let order: Vec<&str> = replies.iter().map(|r| r.server.as_str()).collect();
@@ -464,13 +491,14 @@ fn check_l7(ctx: &mut Ctx) -> Result<()> {
         "servers saw clients {clients:?} (expected bal1's 10.0.0.250)"
     );
     ctx.fig(format!(
-        "12 requests via bal1: {}; strict rotation; servers saw client 10.0.0.250",
+        "12 requests via bal1 ({}): {}; strict rotation; servers saw client 10.0.0.250",
+        proxy_name(config, "bal1"),
         show(&tally(&replies))
     ));
     let fault = Fault::node("serv2")?;
     say("failing node serv2 (nginx killed)");
     faults::fail(lab, &fault)?;
-    let took = wait_server(lab, "bal1", "serv2", false, Duration::from_secs(30))?;
+    let took = wait_server(lab, config, "bal1", "serv2", false, Duration::from_secs(30))?;
     let replies = fetch(lab, "user", 9)?;
     let t = tally(&replies);
     ensure!(!t.contains_key("serv2"), "serv2 still got requests: {}", show(&t));
@@ -481,7 +509,7 @@ fn check_l7(ctx: &mut Ctx) -> Result<()> {
     ));
     say("healing node serv2 (nginx restarted)");
     faults::heal(lab, &fault)?;
-    let took = wait_server(lab, "bal1", "serv2", true, Duration::from_secs(30))?;
+    let took = wait_server(lab, config, "bal1", "serv2", true, Duration::from_secs(30))?;
     let replies = fetch(lab, "user", 9)?;
     let t = tally(&replies);
     ensure!(t.contains_key("serv2"), "serv2 gets no requests after recovery: {}", show(&t));
@@ -501,7 +529,7 @@ fn check_l7(ctx: &mut Ctx) -> Result<()> {
     // serv1 and serv2 are out of bal2's reach until its health checks say
     // so; until then a request may spend its time on a connect timeout.
     for server in ["serv1", "serv2"] {
-        wait_server(lab, "bal2", server, false, Duration::from_secs(15))?;
+        wait_server(lab, config, "bal2", server, false, Duration::from_secs(15))?;
     }
     let replies = fetch(lab, "user2", 9)?;
     ensure!(
@@ -509,7 +537,8 @@ fn check_l7(ctx: &mut Ctx) -> Result<()> {
         "some requests did not go through bal2"
     );
     ctx.fig(format!(
-        "vswout1 down: user2 served via bal2 (client 10.0.0.251) after {}; 9 requests: {}",
+        "vswout1 down: user2 served via bal2 ({}, client 10.0.0.251) after {}; 9 requests: {}",
+        proxy_name(config, "bal2"),
         secs(start.elapsed()),
         show(&tally(&replies))
     ));
@@ -562,7 +591,17 @@ fn check_vxlan(ctx: &mut Ctx) -> Result<()> {
         }
     }
     ensure!(bad.is_empty(), "internal pings failed: {}", bad.join(" "));
-    ctx.fig(format!("{pairs}/{pairs} internal pairs ping (bal1, bal2, serv1-3: one broadcast domain over vxlan42)"));
+    let tunnels: Vec<String> = topo::HOSTS
+        .iter()
+        .map(|h| match ctx.config.stack.get(Component::Vxlan, h) {
+            Impl::Classic => format!("{h} kernel {}", topo::VXLAN_DEV),
+            Impl::Halb => format!("{h} halb {}", daemon::TUNNEL_PORT),
+        })
+        .collect();
+    ctx.fig(format!(
+        "{pairs}/{pairs} internal pairs ping (bal1, bal2, serv1-3: one broadcast domain over VXLAN: {})",
+        tunnels.join(", ")
+    ));
     let replies = fetch(lab, "user", 9)?;
     let t = tally(&replies);
     ensure!(t.len() == 3, "bal1 does not spread over serv1, serv2 and serv3: {}", show(&t));
@@ -605,6 +644,16 @@ fn check_vxlan(ctx: &mut Ctx) -> Result<()> {
         topo::VNI,
         topo::VXLAN_PORT
     ));
+    for host in topo::HOSTS {
+        if ctx.config.stack.get(Component::Vxlan, host) == Impl::Halb {
+            let v = daemon::vxlan_summary(lab, host)?;
+            ensure!(
+                v.encapsulated > 0 && v.decapsulated > 0,
+                "halb's VXLAN on {host} did not carry the traffic: {v}"
+            );
+            ctx.fig(format!("halb VXLAN on {host} ({}): {v}", daemon::TUNNEL_PORT));
+        }
+    }
     if let Some(line) = text.lines().find(|l| l.contains(": VXLAN")) {
         ctx.details.push(format!("tcpdump sample (checkpoint 4): {}", line.trim()));
     }

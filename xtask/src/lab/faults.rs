@@ -8,13 +8,20 @@
 //! priority-0 advert, the VIP stays on the interface, the daemon's pins stay until its
 //! restart); `stop` terminates them gracefully (SIGTERM, VRRP first: a master resigns with
 //! priority 0). `heal node N` stops what is left of them and starts them all again.
+//!
+//! The daemon holds every halb role of its host: a balancer's VRRP and proxy, the host's
+//! VXLAN. So `fail node bal1` with halb's proxy (or VRRP) on bal1 kills host1's daemon, and
+//! with it bal1's VRRP and proxy and, if halb's, host1's VXLAN tunnel (its programs detach
+//! with the daemon's file descriptors; the tunnel port stays until the restart replaces it).
 
 use std::collections::BTreeSet;
 use std::fmt;
 
 use anyhow::{bail, Context, Result};
 
-use super::rundir::Lab;
+use super::daemon;
+use super::plan::{Component, Impl};
+use super::rundir::{Lab, LabConfig};
 use super::services::{self, Kill};
 use super::sys;
 use super::topo::{self, CABLES};
@@ -116,6 +123,43 @@ pub fn inactive_ports(faults: &[Fault]) -> BTreeSet<(String, String)> {
     out
 }
 
+/// The interface behind a bridge port of the topology: the VXLAN port of an internal
+/// bridge is the kernel `vxlan42` device or halb's tunnel port, by plan. `None` when halb's
+/// tunnel port does not exist (its daemon is down and never created it).
+fn port_ifname(
+    lab: &Lab,
+    config: &LabConfig,
+    node: &str,
+    port: &'static str,
+) -> Option<&'static str> {
+    if port != topo::VXLAN_DEV || config.stack.get(Component::Vxlan, node) == Impl::Classic {
+        return Some(port);
+    }
+    let ifname = daemon::TUNNEL_PORT;
+    sys::ip_ns(&lab.ns(node), &["link", "show", "dev", ifname]).is_ok().then_some(ifname)
+}
+
+/// Sets every port of bridge `name` down or up, skipping ports in `keep` (cables that stay
+/// failed).
+fn set_bridge_ports(
+    lab: &Lab,
+    config: &LabConfig,
+    name: &str,
+    up: bool,
+    keep: &[usize],
+) -> Result<()> {
+    let br = topo::bridge(name).context("unknown bridge")?;
+    for (port, cable) in topo::bridge_ports(name) {
+        if cable.is_some_and(|c| keep.contains(&c)) {
+            continue;
+        }
+        if let Some(ifname) = port_ifname(lab, config, br.node, port) {
+            set_link(lab, br.node, ifname, up)?;
+        }
+    }
+    Ok(())
+}
+
 fn set_link(lab: &Lab, node: &str, ifname: &str, up: bool) -> Result<()> {
     sys::ip_ns(&lab.ns(node), &["link", "set", "dev", ifname, if up { "up" } else { "down" }])
         .map(|_| ())
@@ -144,9 +188,7 @@ pub fn fail_with(lab: &Lab, fault: &Fault, kill: Kill) -> Result<()> {
         }
         Fault::Bridge(name) => {
             let br = topo::bridge(name).context("unknown bridge")?;
-            for (port, _) in topo::bridge_ports(name) {
-                set_link(lab, br.node, port, false)?;
-            }
+            set_bridge_ports(lab, &config, name, false, &[])?;
             set_link(lab, br.node, name, false)?;
         }
         Fault::Node(node) => {
@@ -200,12 +242,7 @@ pub fn heal(lab: &Lab, fault: &Fault) -> Result<()> {
         Fault::Bridge(name) => {
             let br = topo::bridge(name).context("unknown bridge")?;
             set_link(lab, br.node, name, true)?;
-            for (port, cable) in topo::bridge_ports(name) {
-                if cable.is_some_and(|c| down_cables.contains(&c)) {
-                    continue;
-                }
-                set_link(lab, br.node, port, true)?;
-            }
+            set_bridge_ports(lab, &config, name, true, &down_cables)?;
         }
         Fault::Node(node) => {
             // Stop what is left first so a heal after a partial failure starts cleanly

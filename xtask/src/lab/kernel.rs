@@ -279,7 +279,7 @@ pub fn parse_haproxy_stat(text: &str) -> Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for line in lines {
         let f: Vec<&str> = line.split(',').collect();
-        if f.len() > st && f[px] == "misServidores" && f[sv] != "BACKEND" {
+        if f.len() > st && f[px] == super::services::PROXY.backend && f[sv] != "BACKEND" {
             out.insert(f[sv].to_string(), f[st].to_string());
         }
     }

@@ -269,10 +269,20 @@ impl Stack {
             }
         }
         if missing.is_empty() {
-            Ok(())
-        } else {
-            bail!("{}", missing.join("\n"))
+            return Ok(());
         }
+        // `--stack halb` asks for all four: say how to get every halb component that exists.
+        let absent: Vec<Component> =
+            Component::ALL.into_iter().filter(|c| !halb_implemented(*c)).collect();
+        let everything = Component::ALL
+            .iter()
+            .all(|c| c.instances().iter().all(|i| self.get(*c, i) == Impl::Halb));
+        if everything {
+            let flags: Vec<String> =
+                absent.iter().map(|c| format!("--{} {}", c.flag(), c.classic_name())).collect();
+            missing.push(format!("for everything else on halb: --stack halb {}", flags.join(" ")));
+        }
+        bail!("{}", missing.join("\n"))
     }
 
     /// `stp.swout1=kernel` lines, for the run dir.
@@ -300,18 +310,26 @@ impl Stack {
     }
 }
 
-/// Whether halb ships an implementation of the component. Flip to `true` together with the
-/// start-up arm in `services.rs` when it lands.
+/// Whether halb ships an implementation of the component, one line each: the gate every
+/// plan passes before `lab up` creates anything. VRRP and the proxy run in the balancer's
+/// host daemon (`[[balancer.vrrp]]`, `[balancer.proxy]`), VXLAN in the host's
+/// (`[host.vxlan]`); see `daemon::config_toml`. STP (#5): when its driver lands, flip the
+/// line together with its arms in `up::create_bridges` (no kernel STP on that bridge),
+/// `daemon::config_toml` (`[[host.bridge]]`) and `runs_daemon` (swout1/swout2 are
+/// switches, not hosts); `--stack halb` then selects it with the other three.
 fn halb_implemented(component: Component) -> bool {
     match component {
         Component::Vrrp => true,
-        Component::Stp | Component::Proxy | Component::Vxlan => false,
+        Component::Proxy => true,
+        Component::Vxlan => true,
+        Component::Stp => false,
     }
 }
 
 impl Stack {
-    /// Whether some halb component runs in `node`'s processes or, for a balancer's VRRP, in
-    /// its host's daemon (the daemon serves the balancers of its host).
+    /// Whether some halb component runs in `host`'s daemon: the host's own (VXLAN, STP of
+    /// its bridges) and its balancers' (VRRP, proxy: the daemon serves the balancers of its
+    /// host).
     pub fn halb_on_host(&self, host: &str) -> bool {
         self.choices.iter().any(|((c, i), imp)| {
             *imp == Impl::Halb
@@ -460,8 +478,64 @@ mod tests {
             err.contains("halb's STP is not implemented yet (issue #5); use --stp kernel"),
             "{err}"
         );
-        assert!(err.contains("issue #3"), "{err}");
-        assert!(!err.contains("issue #6") && !err.contains("VRRP"), "{err}");
+        assert!(!err.contains("issue #3") && !err.contains("issue #6"), "{err}");
+        assert!(!err.contains("VRRP") && !err.contains("--stack halb --stp"), "{err}");
+    }
+
+    #[test]
+    fn stack_halb_is_refused_for_stp_alone_and_says_how_to_run_the_rest() {
+        let s = Stack::parse(&StackSpec { stack: Some(StackKind::Halb), ..spec() }).unwrap();
+        let err = s.ensure_implemented().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "halb's STP is not implemented yet (issue #5); use --stp kernel (asked for swout1, swout2, vswout1, vswout2)\n\
+             for everything else on halb: --stack halb --stp kernel"
+        );
+        let s = Stack::parse(&StackSpec {
+            stack: Some(StackKind::Halb),
+            stp: Some("kernel"),
+            ..spec()
+        })
+        .unwrap();
+        s.ensure_implemented().unwrap();
+        assert_eq!(s.to_string(), "stp=kernel vrrp=halb proxy=halb vxlan=halb");
+        assert!(s.halb_on_host("host1") && s.halb_on_host("host2"));
+    }
+
+    #[test]
+    fn halb_proxy_and_vxlan_per_node() {
+        let s = Stack::parse(&StackSpec {
+            proxy: Some("bal1=halb,bal2=haproxy"),
+            vxlan: Some("host1=halb,host2=kernel"),
+            vrrp: Some("halb"),
+            ..spec()
+        })
+        .unwrap();
+        s.ensure_implemented().unwrap();
+        assert_eq!(s.get(Component::Proxy, "bal1"), Impl::Halb);
+        assert_eq!(s.get(Component::Proxy, "bal2"), Impl::Classic);
+        assert_eq!(s.get(Component::Vxlan, "host1"), Impl::Halb);
+        assert_eq!(s.get(Component::Vxlan, "host2"), Impl::Classic);
+        assert_eq!(
+            s.to_string(),
+            "stp=kernel vrrp=halb proxy=[bal1:halb bal2:haproxy] vxlan=[host1:halb host2:kernel]"
+        );
+        // The proxy of a balancer and the VXLAN of a host each bring their host's daemon.
+        let only_proxy = Stack::parse(&StackSpec { proxy: Some("bal2=halb"), ..spec() }).unwrap();
+        assert!(only_proxy.halb_on_host("host2") && !only_proxy.halb_on_host("host1"));
+        let only_vxlan = Stack::parse(&StackSpec { vxlan: Some("host1=halb"), ..spec() }).unwrap();
+        assert!(only_vxlan.halb_on_host("host1") && !only_vxlan.halb_on_host("host2"));
+        for (proxy, needle) in
+            [("keepalived", "expected haproxy or halb"), ("host1=halb", "unknown instance")]
+        {
+            let err =
+                Stack::parse(&StackSpec { proxy: Some(proxy), ..spec() }).unwrap_err().to_string();
+            assert!(err.contains(needle), "{proxy}: {err}");
+        }
+        let err = Stack::parse(&StackSpec { vxlan: Some("bal1=halb"), ..spec() })
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("expected one of host1, host2"), "{err}");
     }
 
     #[test]

@@ -55,7 +55,7 @@ impl Service {
 }
 
 /// The services that run on `node` under `config`. This is where a halb implementation of
-/// VRRP or the proxy gets its one match arm.
+/// a balancer's component gets its one match arm: it runs in the host's daemon instead.
 pub fn services_of(config: &LabConfig, node: &str) -> Result<Vec<Service>> {
     let mut out = Vec::new();
     if topo::SERVERS.iter().any(|(s, _)| *s == node) {
@@ -69,7 +69,8 @@ pub fn services_of(config: &LabConfig, node: &str) -> Result<Vec<Service>> {
         }
         match config.stack.get(Component::Proxy, node) {
             Impl::Classic => out.push(Service::Haproxy),
-            Impl::Halb => config.stack.ensure_implemented()?,
+            // The proxy is the balancer's `[balancer.proxy]` in the host's daemon.
+            Impl::Halb => {}
         }
     }
     if config.runs_daemon(node) {
@@ -79,8 +80,10 @@ pub fn services_of(config: &LabConfig, node: &str) -> Result<Vec<Service>> {
 }
 
 /// Every process that carries `node`'s roles, as (node it is recorded under, service): the
-/// node's own services, plus its host's halb daemon when the node is a balancer with halb
-/// VRRP. VRRP speakers come first (a graceful stop resigns before the proxy goes away).
+/// node's own services, plus its host's halb daemon when the node is a balancer whose VRRP
+/// or proxy is halb's (the daemon holds both; stopping the balancer stops the daemon, and
+/// with it every halb role of that host). The VRRP speaker comes first (a graceful stop
+/// resigns before the proxy goes away).
 pub fn processes_of(config: &LabConfig, node: &str) -> Result<Vec<(&'static str, Service)>> {
     let name = topo::NODES
         .iter()
@@ -90,11 +93,21 @@ pub fn processes_of(config: &LabConfig, node: &str) -> Result<Vec<(&'static str,
     let mut out: Vec<(&'static str, Service)> =
         services_of(config, name)?.into_iter().map(|s| (name, s)).collect();
     if let Some(bal) = topo::balancer(name) {
-        if config.stack.get(Component::Vrrp, name) == Impl::Halb {
+        let in_daemon = [Component::Vrrp, Component::Proxy]
+            .into_iter()
+            .any(|c| config.stack.get(c, name) == Impl::Halb);
+        if in_daemon {
             out.push((bal.host, Service::Halb));
         }
     }
-    out.sort_by_key(|(_, s)| !matches!(s, Service::Keepalived | Service::Halb));
+    let speaks_vrrp = |node: &str, s: Service| match s {
+        Service::Keepalived => true,
+        Service::Halb => topo::BALANCERS
+            .iter()
+            .any(|b| b.host == node && config.stack.get(Component::Vrrp, b.name) == Impl::Halb),
+        Service::Nginx | Service::Haproxy => false,
+    };
+    out.sort_by_key(|(n, s)| !speaks_vrrp(n, *s));
     Ok(out)
 }
 
@@ -177,6 +190,47 @@ pub fn keepalived_conf(bal: &topo::Balancer, timing: VrrpTiming) -> String {
     )
 }
 
+/// The lab's L7 settings: the single source of haproxy's `defaults`/`frontend`/`backend`
+/// ([`haproxy_conf`]) and of halb's `[balancer.proxy]` (`daemon::proxy_block`), so both
+/// implementations balance, retry and health-check alike and checkpoint 3's timings compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProxySettings {
+    pub frontend: &'static str,
+    pub backend: &'static str,
+    pub balance: &'static str,
+    pub timeout_connect: &'static str,
+    pub timeout_client: &'static str,
+    pub timeout_server: &'static str,
+    pub timeout_check: &'static str,
+    pub retries: u32,
+    /// `option redispatch 1` / `redispatch = true`: every retry goes to another server.
+    pub redispatch: bool,
+    /// `default-server inter 1s fall 2 rise 2`: a check every second, down after two
+    /// failures, up after two successes.
+    pub inter: &'static str,
+    pub fall: u32,
+    pub rise: u32,
+}
+
+pub const PROXY: ProxySettings = ProxySettings {
+    frontend: "miservidor",
+    backend: "misServidores",
+    balance: "roundrobin",
+    timeout_connect: "1s",
+    timeout_client: "10s",
+    timeout_server: "10s",
+    timeout_check: "1s",
+    retries: 2,
+    redispatch: true,
+    inter: "1s",
+    fall: 2,
+    rise: 2,
+};
+
+/// Where halb's admin listener (`GET /stats`, `GET /metrics`) of a balancer listens, inside
+/// the balancer's namespace.
+pub const PROXY_ADMIN_BIND: &str = "127.0.0.1:9100";
+
 pub fn haproxy_socket(lab: &Lab, bal: &str) -> std::path::PathBuf {
     lab.node_dir(bal).join("haproxy.sock")
 }
@@ -184,7 +238,7 @@ pub fn haproxy_socket(lab: &Lab, bal: &str) -> std::path::PathBuf {
 /// The lab's frontend/backend, plus what haproxy needs to run here: maxconn under the fd
 /// limit, timeouts, a stats socket (for `lab check`), logs of server state changes on stderr,
 /// and a 1 s check interval so that detection is quick.
-fn haproxy_conf(lab: &Lab, bal: &str) -> String {
+pub(crate) fn haproxy_conf(lab: &Lab, bal: &str) -> String {
     let mut servers = String::new();
     for (node, ip) in topo::SERVERS {
         let _ = writeln!(servers, "    server {node} {ip}:80 check");
@@ -199,21 +253,33 @@ fn haproxy_conf(lab: &Lab, bal: &str) -> String {
          \x20   mode http\n\
          \x20   log global\n\
          \x20   option dontlog-normal\n\
-         \x20   timeout connect 1s\n\
-         \x20   timeout client 10s\n\
-         \x20   timeout server 10s\n\
-         \x20   timeout check 1s\n\
-         \x20   retries 2\n\
-         \x20   option redispatch 1\n\
-         frontend miservidor\n\
+         \x20   timeout connect {connect}\n\
+         \x20   timeout client {client}\n\
+         \x20   timeout server {server}\n\
+         \x20   timeout check {check}\n\
+         \x20   retries {retries}\n\
+         {redispatch}\
+         frontend {frontend}\n\
          \x20   bind *:{port}\n\
-         \x20   default_backend misServidores\n\
-         backend misServidores\n\
-         \x20   balance roundrobin\n\
-         \x20   default-server inter 1s fall 2 rise 2\n\
+         \x20   default_backend {backend}\n\
+         backend {backend}\n\
+         \x20   balance {balance}\n\
+         \x20   default-server inter {inter} fall {fall} rise {rise}\n\
          {servers}",
         sock = haproxy_socket(lab, bal).display(),
         port = topo::SERVICE_PORT,
+        connect = PROXY.timeout_connect,
+        client = PROXY.timeout_client,
+        server = PROXY.timeout_server,
+        check = PROXY.timeout_check,
+        retries = PROXY.retries,
+        redispatch = if PROXY.redispatch { "    option redispatch 1\n" } else { "" },
+        frontend = PROXY.frontend,
+        backend = PROXY.backend,
+        balance = PROXY.balance,
+        inter = PROXY.inter,
+        fall = PROXY.fall,
+        rise = PROXY.rise,
     )
 }
 
@@ -432,9 +498,63 @@ mod tests {
         assert!(services_of(&config, "swout1").unwrap().is_empty());
         config.daemon = true;
         assert_eq!(services_of(&config, "host2").unwrap(), [Service::Halb]);
-        config.stack =
-            Stack::parse(&StackSpec { proxy: Some("bal2=halb"), ..StackSpec::default() }).unwrap();
-        assert!(services_of(&config, "bal2").unwrap_err().to_string().contains("issue #6"));
+    }
+
+    #[test]
+    fn haproxy_conf_is_built_from_the_shared_settings() {
+        let h = haproxy_conf(&lab(), "bal2");
+        for needle in [
+            "timeout connect 1s\n",
+            "timeout client 10s\n",
+            "timeout server 10s\n",
+            "timeout check 1s\n",
+            "retries 2\n",
+            "option redispatch 1\n",
+            "frontend miservidor\n    bind *:8000\n    default_backend misServidores\n",
+            "backend misServidores\n    balance roundrobin\n    default-server inter 1s fall 2 rise 2\n",
+            "server serv1 10.0.0.1:80 check\n",
+        ] {
+            assert!(h.contains(needle), "{needle} missing in\n{h}");
+        }
+    }
+
+    #[test]
+    fn halb_proxy_moves_the_balancers_proxy_into_its_hosts_daemon() {
+        let stack = Stack::parse(&StackSpec {
+            proxy: Some("bal1=halb,bal2=haproxy"),
+            ..StackSpec::default()
+        })
+        .unwrap();
+        let config = LabConfig::new(stack, StpTimers::Fast, false);
+        assert_eq!(services_of(&config, "bal1").unwrap(), [Service::Keepalived]);
+        assert_eq!(services_of(&config, "bal2").unwrap(), [Service::Keepalived, Service::Haproxy]);
+        assert_eq!(services_of(&config, "host1").unwrap(), [Service::Halb]);
+        assert!(services_of(&config, "host2").unwrap().is_empty());
+        // keepalived resigns first, then the daemon holding the proxy goes.
+        assert_eq!(
+            processes_of(&config, "bal1").unwrap(),
+            [("bal1", Service::Keepalived), ("host1", Service::Halb)]
+        );
+        // Everything on halb: bal1's roles are all in host1's daemon.
+        let stack = Stack::parse(&StackSpec {
+            stack: Some(crate::lab::plan::StackKind::Halb),
+            stp: Some("kernel"),
+            ..StackSpec::default()
+        })
+        .unwrap();
+        let config = LabConfig::new(stack, StpTimers::Fast, false);
+        assert!(services_of(&config, "bal2").unwrap().is_empty());
+        assert_eq!(processes_of(&config, "bal2").unwrap(), [("host2", Service::Halb)]);
+        assert_eq!(processes_of(&config, "host1").unwrap(), [("host1", Service::Halb)]);
+        // halb VXLAN alone: the daemon is the host's; the balancer keeps its classic tools.
+        let stack =
+            Stack::parse(&StackSpec { vxlan: Some("host2=halb"), ..StackSpec::default() }).unwrap();
+        let config = LabConfig::new(stack, StpTimers::Fast, false);
+        assert_eq!(services_of(&config, "host2").unwrap(), [Service::Halb]);
+        assert_eq!(
+            processes_of(&config, "bal2").unwrap(),
+            [("bal2", Service::Keepalived), ("bal2", Service::Haproxy)]
+        );
     }
 
     #[test]

@@ -1,12 +1,17 @@
-//! `lab status`: namespaces, processes, STP port states and roles, VRRP master, faults.
+//! `lab status`: namespaces, processes, STP port states and roles, VRRP master, each
+//! balancer's proxy and server states, each host's VXLAN tunnel, faults.
 //! Read-only, so it takes no lock and can run while `lab check` works.
 
 use anyhow::Result;
 
+use super::check;
+use super::daemon;
 use super::faults;
 use super::kernel;
+use super::plan::{Component, Impl};
 use super::rundir::Lab;
 use super::stp;
+use super::sys;
 use super::topo;
 use super::vrrp;
 
@@ -103,6 +108,53 @@ pub fn status(lab: &Lab) -> Result<()> {
                 v.transitions,
                 v.last.map(|l| format!("; last: {l}")).unwrap_or_default()
             );
+        }
+    }
+    if let Some(c) = &config {
+        println!("L7 proxy:");
+        for bal in &topo::BALANCERS {
+            let runs = match c.stack.get(Component::Proxy, bal.name) {
+                Impl::Classic => "haproxy".to_string(),
+                Impl::Halb => format!("halb ({}'s daemon)", bal.host),
+            };
+            let halb = c.stack.get(Component::Proxy, bal.name) == Impl::Halb;
+            if halb && !lab.recorded_proc(bal.host, "halb").is_some_and(sys::Proc::alive) {
+                println!("  {:<5} {runs}: not running ({}'s daemon is down)", bal.name, bal.host);
+                continue;
+            }
+            let servers = match check::proxy_servers(lab, c, bal.name) {
+                Ok(m) if m.is_empty() => "no servers".to_string(),
+                Ok(m) => m.iter().map(|(s, st)| format!("{s} {st}")).collect::<Vec<_>>().join(", "),
+                Err(e) => format!("unreadable: {e:#}"),
+            };
+            println!("  {:<5} {runs}: {servers}", bal.name);
+        }
+        println!("VXLAN:");
+        for host in topo::HOSTS {
+            match c.stack.get(Component::Vxlan, host) {
+                Impl::Classic => {
+                    let state =
+                        sys::ip_ns(&lab.ns(host), &["-o", "link", "show", "dev", topo::VXLAN_DEV])
+                            .map(|out| {
+                                if out.contains(",UP") || out.contains("<UP") {
+                                    "up".to_string()
+                                } else {
+                                    "down".to_string()
+                                }
+                            })
+                            .unwrap_or_else(|_| "missing".to_string());
+                    println!("  {host:<5} kernel {}: {state}", topo::VXLAN_DEV);
+                }
+                Impl::Halb => {
+                    let state = if lab.recorded_proc(host, "halb").is_some_and(sys::Proc::alive) {
+                        daemon::vxlan_summary(lab, host)
+                            .map_or_else(|e| format!("unreadable: {e:#}"), |v| v.to_string())
+                    } else {
+                        format!("not running ({host}'s daemon is down)")
+                    };
+                    println!("  {host:<5} halb {} ({host}'s daemon): {state}", daemon::TUNNEL_PORT);
+                }
+            }
         }
     }
     let failed = faults::failed(lab);

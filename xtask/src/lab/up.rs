@@ -245,7 +245,9 @@ fn create_vteps(lab: &Lab, config: &LabConfig) -> Result<()> {
                 .with_context(|| format!("creating {} on {}", topo::VXLAN_DEV, v.node))?;
                 ip_ns(&ns, &["link", "set", "dev", topo::VXLAN_DEV, "master", v.bridge])?;
             }
-            Impl::Halb => config.stack.ensure_implemented()?,
+            // No device: the host's daemon creates its tunnel port (`daemon::TUNNEL_PORT`)
+            // in the internal bridge when it starts (`[host.vxlan]`).
+            Impl::Halb => {}
         }
     }
     Ok(())

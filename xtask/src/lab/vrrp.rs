@@ -5,10 +5,9 @@
 //! (`history`: `unix_ms`, `from`, `to`, `reason`). A [`Mark`] taken before a change lets
 //! `lab check` and the benchmark list only the transitions that change caused.
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde_json::Value;
 
 use super::daemon;
@@ -16,9 +15,6 @@ use super::plan::{Component, Impl};
 use super::rundir::{Lab, LabConfig};
 use super::services::VRRP_INSTANCE;
 use super::topo;
-
-/// How long `halb vrrp status` may take before the lab gives up on it.
-const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// One transition, from either implementation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,35 +95,9 @@ pub fn keepalived_transitions(balancer: &'static str, text: &str, skip: usize) -
         .collect()
 }
 
-/// `halb vrrp status --json` of the daemon on `host`.
+/// `halb vrrp status --json` of the daemon on `host` (bounded in time).
 pub fn halb_status(lab: &Lab, host: &str) -> Result<Value> {
-    let bin = daemon::binary()?;
-    let node = lab.daemon_node(host);
-    let mut child = Command::new(&bin)
-        .args(["vrrp", "status", "--json", "--node", &node, "--run-dir"])
-        .arg(daemon::run_dir(lab))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("cannot run {}", bin.display()))?;
-    // Bounded: a daemon that hangs must not hang the lab.
-    let done = super::sys::wait_until(STATUS_TIMEOUT, Duration::from_millis(20), || {
-        child.try_wait().is_ok_and(|s| s.is_some())
-    });
-    if !done {
-        let _ = child.kill();
-        let _ = child.wait();
-        bail!("`halb vrrp status --node {node}` did not answer within {STATUS_TIMEOUT:?}");
-    }
-    let out = child.wait_with_output().context("reading halb vrrp status")?;
-    if !out.status.success() {
-        bail!(
-            "`halb vrrp status --node {node}` failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    serde_json::from_slice(&out.stdout).context("halb vrrp status --json: not JSON")
+    daemon::query_json(lab, host, &["vrrp", "status"])
 }
 
 /// The lab's instance of `balancer` in a `halb vrrp status --json` answer.
