@@ -1,5 +1,5 @@
-//! halb's VRRP, L7 proxy and VXLAN together in the scenario lab (everything but STP, which
-//! halb does not run in the lab yet): `lab up --stack halb --stp kernel` passes the four
+//! halb's VRRP, L7 proxy and VXLAN together in the scenario lab with kernel STP (halb's
+//! STP: `lab_halb_stp.rs`): `lab up --stack halb --stp kernel` passes the four
 //! checkpoints with no keepalived, haproxy or kernel `vxlan42` anywhere; then the interop
 //! mix `--vxlan host1=halb,host2=kernel --proxy bal1=halb,bal2=haproxy --vrrp halb` passes
 //! checkpoints 3 and 4. Node faults of a balancer with halb's proxy act on its host's
@@ -90,14 +90,6 @@ fn halb_stack_without_stp_and_mixed_with_the_classic_tools() {
     assert!(sys::require_root().is_ok(), "the lab tests need root (network namespaces)");
     let lab = Lab::new(PREFIX).unwrap();
     down::down(&lab).unwrap();
-
-    // `--stack halb` needs halb's STP: refused by name before anything exists.
-    let err =
-        up::up(&lab, &config(StackSpec { stack: Some(StackKind::Halb), ..StackSpec::default() }))
-            .unwrap_err()
-            .to_string();
-    assert!(err.contains("issue #5") && err.contains("--stack halb --stp kernel"), "{err}");
-    assert!(lab_namespaces().is_empty() && !lab.dir.exists());
 
     // Everything but STP on halb: the hosts' daemons are the only processes besides nginx.
     let guard = LabGuard(lab.clone());

@@ -40,7 +40,7 @@ use clap::{Args, Subcommand};
 pub use check::CheckResult;
 pub use demo::{demo, DemoArgs};
 pub use faults::Fault;
-pub use plan::{Stack, StackKind, StackSpec, StpTimers, VrrpTiming};
+pub use plan::{Stack, StackKind, StackSpec, StpProtocol, StpTimers, VrrpTiming};
 pub use rundir::{Lab, LabConfig};
 
 /// The scenario lab in network namespaces (root only).
@@ -81,14 +81,20 @@ pub enum LabCommand {
 
 #[derive(Args, Debug)]
 pub struct UpArgs {
-    /// Default implementation of all four components. `halb` is refused while halb's STP
-    /// is missing (issue #5): `--stack halb --stp kernel` runs everything else on halb.
+    /// Default implementation of all four components; `--stack halb --stp kernel` runs
+    /// everything but STP on halb.
     #[arg(long, value_enum, default_value = "classic")]
     pub stack: StackKind,
-    /// STP: kernel|halb, or per bridge: vswout1=halb,vswout2=kernel,... (halb: not yet,
-    /// issue #5).
+    /// STP: kernel|halb, or per bridge: vswout1=halb,vswout2=kernel,... halb's bridge runs
+    /// kernel STP off, its tree in the daemon of the bridge's node (`[[host.bridge]]`; swout1
+    /// and swout2 get a daemon of their own).
     #[arg(long)]
     pub stp: Option<String>,
+    /// What halb's STP bridges speak: stp (802.1D-1998, interoperates with the kernel
+    /// bridges; default) or rstp (802.1D-2004, falls back to STP per port towards kernel
+    /// bridges).
+    #[arg(long, value_enum, default_value = "stp")]
+    pub stp_protocol: StpProtocol,
     /// VRRP: keepalived|halb, or per balancer: bal1=halb,bal2=keepalived. halb's instance
     /// runs in the balancer's host daemon.
     #[arg(long)]
@@ -132,6 +138,7 @@ impl UpArgs {
         Ok(LabConfig {
             stack: Stack::parse(&spec)?,
             timers: self.stp_timers,
+            stp_protocol: self.stp_protocol,
             daemon: self.daemon,
             vrrp: VrrpTiming::new(self.vrrp_version, &self.vrrp_advert_int)?,
         })
@@ -341,12 +348,17 @@ mod tests {
         assert!(format!("{:#}", up_args.config().unwrap_err()).contains("VRRPv2"));
         let args = parse(&["up", "--stp", "halb"]).unwrap();
         let LabCommand::Up(up_args) = args.command else { panic!("not up") };
-        let err = up_args.config().unwrap().stack.ensure_implemented().unwrap_err();
-        assert!(err.to_string().contains("issue #5"), "{err}");
-        let args = parse(&["up", "--stack", "halb"]).unwrap();
+        let config = up_args.config().unwrap();
+        config.stack.ensure_implemented().unwrap();
+        assert_eq!(config.stp_protocol, StpProtocol::Stp);
+        assert!(config.runs_daemon("swout1") && config.runs_daemon("host2"));
+        assert!(!config.runs_daemon("user") && !config.runs_daemon("bal1"));
+        let args = parse(&["up", "--stack", "halb", "--stp-protocol", "rstp"]).unwrap();
         let LabCommand::Up(up_args) = args.command else { panic!("not up") };
-        let err = up_args.config().unwrap().stack.ensure_implemented().unwrap_err().to_string();
-        assert!(err.contains("issue #5") && err.contains("--stack halb --stp kernel"), "{err}");
+        let config = up_args.config().unwrap();
+        config.stack.ensure_implemented().unwrap();
+        assert_eq!(config.stack.to_string(), "stp=halb vrrp=halb proxy=halb vxlan=halb");
+        assert_eq!(config.stp_protocol, StpProtocol::Rstp);
         let args = parse(&["up", "--stack", "halb", "--stp", "kernel"]).unwrap();
         let LabCommand::Up(up_args) = args.command else { panic!("not up") };
         let config = up_args.config().unwrap();

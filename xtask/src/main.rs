@@ -22,7 +22,7 @@ enum Command {
     Lab(xtask::lab::LabArgs),
     /// Set up, bring the lab up, walk through the four checkpoints, tear down.
     Demo(xtask::lab::DemoArgs),
-    /// Benchmarks on the scenario lab: `cargo xtask bench vrrp`.
+    /// Benchmarks against the classic tools: `cargo xtask bench vrrp|proxy|vxlan`.
     Bench(xtask::bench::BenchArgs),
 }
 

@@ -145,10 +145,8 @@ fn rust_src() -> anyhow::Result<()> {
 /// nightly's environment puts on the library path; aya-build runs it the
 /// same way (`rustup run nightly`), so that is how we check it.
 fn bpf_linker_version() -> Option<String> {
-    let out = Command::new("rustup")
-        .args(["run", "nightly", "bpf-linker", "--version"])
-        .output()
-        .ok()?;
+    let out =
+        Command::new("rustup").args(["run", "nightly", "bpf-linker", "--version"]).output().ok()?;
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 

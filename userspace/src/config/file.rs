@@ -98,7 +98,7 @@ pub struct VrrpSection {
     /// keepalived `weight`: priority change while the tracked backend is
     /// down (-254..254, not 0); absent: FAULT.
     pub track_weight: Option<i64>,
-    /// keepalived `vrrp_rt_priority`: SCHED_FIFO priority of the instance's
+    /// keepalived `vrrp_rt_priority`: `SCHED_FIFO` priority of the instance's
     /// thread (1-99, default 1); 0 runs it at normal priority.
     pub realtime_priority: Option<i64>,
 }

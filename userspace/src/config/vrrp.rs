@@ -10,7 +10,7 @@ use crate::vrrp::Version;
 pub const MAX_VIRTUAL_ADDRESSES: usize = 20;
 /// Longest preempt delay and gratuitous-ARP delay accepted, as keepalived.
 pub const MAX_DELAY_SECS: f64 = 1000.0;
-/// SCHED_FIFO priority of VRRP threads unless configured: the lowest
+/// `SCHED_FIFO` priority of VRRP threads unless configured: the lowest
 /// real-time level, enough to run ahead of any normal process.
 pub const DEFAULT_REALTIME_PRIORITY: i64 = 1;
 /// Most gratuitous ARPs per burst.
@@ -34,7 +34,7 @@ pub struct VrrpInstance {
     pub fast_path: bool,
     /// Backend whose pool health this instance tracks.
     pub track: Option<Track>,
-    /// SCHED_FIFO priority of the instance's thread; `None`: normal.
+    /// `SCHED_FIFO` priority of the instance's thread; `None`: normal.
     pub realtime_priority: Option<u8>,
 }
 

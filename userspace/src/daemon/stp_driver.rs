@@ -56,6 +56,8 @@ const EVENT_HISTORY: usize = 32;
 /// How soon a kernel port state the kernel refused is tried again.
 const KERNEL_RETRY: Duration = Duration::from_millis(200);
 
+/// Pause after a failed BPDU receive before trying again.
+const RECEIVE_RETRY: std::time::Duration = std::time::Duration::from_millis(20);
 #[derive(Debug, thiserror::Error)]
 pub enum StpDriverError {
     #[error("stp bridge {bridge}: {what}: {cause}")]
@@ -260,8 +262,15 @@ impl Running {
                     loop {
                         let received = socket.recv().await;
                         let failed = received.is_err();
-                        if sender.send((index, received)).await.is_err() || failed {
+                        if sender.send((index, received)).await.is_err() {
                             break;
+                        }
+                        // A receive error is transient (ENETDOWN while the
+                        // link flaps, for one): a port that stopped hearing
+                        // BPDUs would make itself designated and open a
+                        // loop, so keep reading, pacing retries.
+                        if failed {
+                            tokio::time::sleep(RECEIVE_RETRY).await;
                         }
                     }
                 })
@@ -349,7 +358,10 @@ impl Running {
             }
             Err(err) => {
                 self.errors += 1;
-                tracing::warn!(port = %self.ports[index].name, %err, "BPDU socket receive failed");
+                // The reader retries every 20 ms: log the 1st, 2nd, 4th... only.
+                if self.errors.is_power_of_two() {
+                    tracing::warn!(port = %self.ports[index].name, %err, errors = self.errors, "BPDU socket receive failed; retrying");
+                }
             }
         }
     }

@@ -169,7 +169,7 @@ impl VrrpDriver {
 }
 
 /// Puts the calling (dedicated) thread into `namespace` for good, gives it
-/// SCHED_FIFO `priority` if asked, and builds its runtime.
+/// `SCHED_FIFO` `priority` if asked, and builds its runtime.
 fn prepare_thread(
     namespace: Option<&std::fs::File>,
     priority: Option<u8>,

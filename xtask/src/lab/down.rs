@@ -41,7 +41,7 @@ pub fn teardown(lab: &Lab, _lock: &LabLock) -> Result<()> {
             }
         }
     }
-    for host in topo::HOSTS {
+    for host in topo::DAEMON_NODES {
         daemon::remove_pins(lab, host);
     }
     for ns in lab.existing_namespaces() {

@@ -1,5 +1,6 @@
-//! Reading the lab's live state: bridge STP state from sysfs (inside each namespace), who
-//! holds the VIP, haproxy's view of its servers.
+//! Reading the lab's live state: bridge STP state from sysfs (inside each namespace) or, for
+//! a bridge whose STP is halb's, from `halb stp show --json` (the kernel shows halb's
+//! blocked ports as `disabled`); who holds the VIP, haproxy's view of its servers.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
@@ -8,6 +9,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
+use serde_json::Value;
+
+use super::daemon;
+use super::plan::{Component, Impl};
 use super::rundir::Lab;
 use super::stp::{self, BridgeId, BridgeSpec, Net, PortSpec, Role, Tree};
 use super::sys;
@@ -54,6 +59,9 @@ pub struct PortState {
     pub state: PortStateKind,
     pub designated_bridge: BridgeId,
     pub designated_port: u16,
+    /// The role halb reports (`root`, `designated`, `alternate`, `backup`, `disabled`);
+    /// `None` for a kernel bridge, whose role is derived from its state.
+    pub halb_role: Option<&'static str>,
 }
 
 #[derive(Debug, Clone)]
@@ -64,12 +72,16 @@ pub struct BridgeState {
     pub root_port: u16,
     pub root_cost: u32,
     pub ports: Vec<PortState>,
+    /// Who runs the tree: `kernel`, `halb stp` or `halb rstp`.
+    pub by: String,
 }
 
 impl BridgeState {
     /// The role the kernel's state implies (802.1D has no explicit role field).
     pub fn role(&self, port: &PortState) -> &'static str {
-        if port.state == PortStateKind::Disabled {
+        if let Some(role) = port.halb_role {
+            role
+        } else if port.state == PortStateKind::Disabled {
             "disabled"
         } else if self.root_port != 0 && port.no == self.root_port {
             "root"
@@ -119,6 +131,7 @@ pub fn parse_sysfs(bridge: &str, text: &str) -> Result<BridgeState> {
         root_port: u16::try_from(parse_num(&get(&br, "root_port", bridge)?)?)?,
         root_cost: parse_num(&get(&br, "root_path_cost", bridge)?)?,
         ports: Vec::new(),
+        by: "kernel".to_string(),
     };
     for (name, attrs) in &ports {
         let what = format!("{bridge}:{name}");
@@ -130,6 +143,7 @@ pub fn parse_sysfs(bridge: &str, text: &str) -> Result<BridgeState> {
             state: PortStateKind::from_sysfs(parse_num(&get(attrs, "state", &what)?)?)?,
             designated_bridge: stp::parse_bridge_id(&get(attrs, "designated_bridge", &what)?)?,
             designated_port: u16::try_from(parse_num(&get(attrs, "designated_port", &what)?)?)?,
+            halb_role: None,
         });
     }
     out.ports.sort_by_key(|p| p.no);
@@ -140,9 +154,101 @@ const BRIDGE_ATTRS: [&str; 4] = ["bridge_id", "root_id", "root_port", "root_path
 const PORT_ATTRS: [&str; 6] =
     ["port_id", "port_no", "path_cost", "state", "designated_bridge", "designated_port"];
 
+/// Reads one bridge's STP state: from halb's daemon when its STP is halb's, else from sysfs.
+pub fn read_bridge(lab: &Lab, bridge: &topo::Bridge) -> Result<BridgeState> {
+    let halb = lab.config().is_ok_and(|c| c.stack.get(Component::Stp, bridge.name) == Impl::Halb);
+    if halb {
+        let reports = daemon::query_json(lab, bridge.node, &["stp", "show"])?;
+        parse_halb(bridge.name, &reports)
+    } else {
+        read_sysfs(lab, bridge)
+    }
+}
+
+/// `halb stp show --json` port ids (`8.001`: priority / 16, port number) as the kernel's
+/// 16-bit port id (0x8001).
+fn parse_halb_port_id(s: &str) -> Result<u16> {
+    let (prio, number) = s.split_once('.').with_context(|| format!("bad port id {s:?}"))?;
+    let prio = u16::from_str_radix(prio, 16).with_context(|| format!("bad port id {s:?}"))?;
+    let number = u16::from_str_radix(number, 16).with_context(|| format!("bad port id {s:?}"))?;
+    if prio > 0xf || number > 0xfff {
+        bail!("bad port id {s:?}");
+    }
+    Ok(prio << 12 | number)
+}
+
+/// One bridge of `halb stp show --json` in the kernel's terms. halb's role is kept; its
+/// state becomes the kernel's: a discarding alternate or backup port is `blocking`, a
+/// discarding root or designated port is on its way (`listening`), a disabled role is
+/// `disabled` (link down).
+pub fn parse_halb(bridge: &str, reports: &Value) -> Result<BridgeState> {
+    let r = reports
+        .as_array()
+        .and_then(|all| all.iter().find(|r| r["bridge"].as_str() == Some(bridge)))
+        .with_context(|| format!("halb reports no STP bridge {bridge}"))?;
+    let text = |v: &Value, k: &str| -> Result<String> {
+        v[k].as_str()
+            .map(String::from)
+            .with_context(|| format!("{bridge}: no {k} in halb's report"))
+    };
+    if r["state"].as_str() != Some("running") {
+        bail!("halb's STP on {bridge} is {}", r["state"].as_str().unwrap_or("?"));
+    }
+    let num = |v: &Value, k: &str| -> Result<u32> {
+        v[k].as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .with_context(|| format!("{bridge}: no {k} in halb's report"))
+    };
+    let mut out = BridgeState {
+        name: bridge.to_string(),
+        id: stp::parse_bridge_id(&text(r, "bridge_id")?)?,
+        root_id: stp::parse_bridge_id(&text(r, "root_id")?)?,
+        root_port: 0,
+        root_cost: num(r, "root_path_cost")?,
+        ports: Vec::new(),
+        by: format!("halb {}", r["protocol"].as_str().unwrap_or("?")),
+    };
+    let root_port = r["root_port"].as_str();
+    for p in r["ports"].as_array().context("no ports in halb's report")? {
+        let name = text(p, "name")?;
+        let id = parse_halb_port_id(&text(p, "port_id")?)?;
+        let role: &'static str = match text(p, "role")?.as_str() {
+            "Root" => "root",
+            "Designated" => "designated",
+            "Alternate" => "alternate",
+            "Backup" => "backup",
+            "Disabled" => "disabled",
+            other => bail!("{bridge}:{name}: unknown role {other:?}"),
+        };
+        let state = match (text(p, "state")?.as_str(), role) {
+            ("forwarding", _) => PortStateKind::Forwarding,
+            ("learning", _) => PortStateKind::Learning,
+            (_, "disabled") | ("disabled", _) => PortStateKind::Disabled,
+            (_, "alternate" | "backup") => PortStateKind::Blocking,
+            _ => PortStateKind::Listening,
+        };
+        let no = id & 0xfff;
+        if root_port == Some(name.as_str()) {
+            out.root_port = no;
+        }
+        out.ports.push(PortState {
+            name,
+            id,
+            no,
+            cost: num(p, "path_cost")?,
+            state,
+            designated_bridge: stp::parse_bridge_id(&text(p, "designated_bridge")?)?,
+            designated_port: parse_halb_port_id(&text(p, "designated_port")?)?,
+            halb_role: Some(role),
+        });
+    }
+    out.ports.sort_by_key(|p| p.no);
+    Ok(out)
+}
+
 /// Reads one bridge's STP state from sysfs inside its namespace (`ip netns exec` mounts the
 /// namespace's own /sys).
-pub fn read_bridge(lab: &Lab, bridge: &topo::Bridge) -> Result<BridgeState> {
+fn read_sysfs(lab: &Lab, bridge: &topo::Bridge) -> Result<BridgeState> {
     let mut files: Vec<String> =
         BRIDGE_ATTRS.iter().map(|a| format!("/sys/class/net/{}/bridge/{a}", bridge.name)).collect();
     for (port, _) in topo::bridge_ports(bridge.name) {
@@ -289,6 +395,36 @@ pub fn parse_haproxy_stat(text: &str) -> Result<BTreeMap<String, String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_halb_stp_show() {
+        let json: Value = serde_json::json!([{
+            "bridge": "swout1", "state": "running", "protocol": "stp",
+            "bridge_id": "8000.024c41000001", "root_id": "1000.024c41000002",
+            "root_port": "swout2", "root_path_cost": 100,
+            "ports": [
+                {"name": "host1", "port_id": "8.002", "role": "Alternate", "state": "blocking",
+                 "path_cost": 100, "designated_bridge": "8000.024c41000003", "designated_port": "8.001"},
+                {"name": "swout2", "port_id": "8.001", "role": "Root", "state": "forwarding",
+                 "path_cost": 100, "designated_bridge": "1000.024c41000002", "designated_port": "8.001"},
+                {"name": "user", "port_id": "8.004", "role": "Disabled", "state": "disabled",
+                 "path_cost": 100, "designated_bridge": "8000.024c41000001", "designated_port": "8.004"},
+                {"name": "host2", "port_id": "8.003", "role": "Designated", "state": "listening",
+                 "path_cost": 100, "designated_bridge": "8000.024c41000001", "designated_port": "8.003"}
+            ]
+        }]);
+        let b = parse_halb("swout1", &json).unwrap();
+        assert_eq!(b.by, "halb stp");
+        assert_eq!(b.root_port, 1);
+        let names: Vec<&str> = b.ports.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["swout2", "host1", "host2", "user"]);
+        assert_eq!((b.ports[0].id, b.role(&b.ports[0])), (0x8001, "root"));
+        assert_eq!((b.ports[1].state, b.role(&b.ports[1])), (PortStateKind::Blocking, "alternate"));
+        assert_eq!(b.ports[2].state, PortStateKind::Listening);
+        assert_eq!(b.ports[3].state, PortStateKind::Disabled);
+        assert_eq!(b.ports[1].designated_port, 0x8001);
+        assert!(parse_halb("swout2", &json).is_err());
+    }
 
     const SYSFS: &str = "/sys/class/net/swout1/bridge/bridge_id:8000.024c41000001
 /sys/class/net/swout1/bridge/root_id:1000.024c41000002

@@ -313,23 +313,51 @@ impl Stack {
 /// Whether halb ships an implementation of the component, one line each: the gate every
 /// plan passes before `lab up` creates anything. VRRP and the proxy run in the balancer's
 /// host daemon (`[[balancer.vrrp]]`, `[balancer.proxy]`), VXLAN in the host's
-/// (`[host.vxlan]`); see `daemon::config_toml`. STP (#5): when its driver lands, flip the
-/// line together with its arms in `up::create_bridges` (no kernel STP on that bridge),
-/// `daemon::config_toml` (`[[host.bridge]]`) and `runs_daemon` (swout1/swout2 are
-/// switches, not hosts); `--stack halb` then selects it with the other three.
+/// (`[host.vxlan]`), STP in the daemon of the bridge's node (`[[host.bridge]]`: a host's
+/// own daemon for vswout1/vswout2, a switch-only daemon for swout1/swout2); see
+/// `daemon::config_toml`.
 fn halb_implemented(component: Component) -> bool {
     match component {
         Component::Vrrp => true,
         Component::Proxy => true,
         Component::Vxlan => true,
-        Component::Stp => false,
+        Component::Stp => true,
+    }
+}
+
+/// `--stp-protocol`: what halb's STP bridges speak. STP (802.1D-1998) by default, so they
+/// interoperate with the kernel bridges and converge on the lab's 802.1D prediction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum StpProtocol {
+    #[default]
+    Stp,
+    Rstp,
+}
+
+impl StpProtocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            StpProtocol::Stp => "stp",
+            StpProtocol::Rstp => "rstp",
+        }
+    }
+}
+
+impl FromStr for StpProtocol {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "stp" => Ok(StpProtocol::Stp),
+            "rstp" => Ok(StpProtocol::Rstp),
+            _ => bail!("unknown STP protocol {s:?} (stp|rstp)"),
+        }
     }
 }
 
 impl Stack {
-    /// Whether some halb component runs in `host`'s daemon: the host's own (VXLAN, STP of
-    /// its bridges) and its balancers' (VRRP, proxy: the daemon serves the balancers of its
-    /// host).
+    /// Whether some halb component runs in `host`'s daemon: the node's own (VXLAN, STP of
+    /// its bridges; a switch has only STP) and its balancers' (VRRP, proxy: the daemon
+    /// serves the balancers of its host).
     pub fn halb_on_host(&self, host: &str) -> bool {
         self.choices.iter().any(|((c, i), imp)| {
             *imp == Impl::Halb
@@ -473,24 +501,17 @@ mod tests {
         .unwrap();
         assert_eq!(s.get(Component::Stp, "vswout2"), Impl::Halb);
         assert_eq!(s.get(Component::Proxy, "bal1"), Impl::Classic);
-        let err = s.ensure_implemented().unwrap_err().to_string();
-        assert!(
-            err.contains("halb's STP is not implemented yet (issue #5); use --stp kernel"),
-            "{err}"
-        );
-        assert!(!err.contains("issue #3") && !err.contains("issue #6"), "{err}");
-        assert!(!err.contains("VRRP") && !err.contains("--stack halb --stp"), "{err}");
+        s.ensure_implemented().unwrap();
+        assert_eq!(s.to_string(), "stp=halb vrrp=halb proxy=haproxy vxlan=halb");
     }
 
     #[test]
-    fn stack_halb_is_refused_for_stp_alone_and_says_how_to_run_the_rest() {
+    fn stack_halb_selects_halb_stp_and_keeps_the_kernel_on_request() {
         let s = Stack::parse(&StackSpec { stack: Some(StackKind::Halb), ..spec() }).unwrap();
-        let err = s.ensure_implemented().unwrap_err().to_string();
-        assert_eq!(
-            err,
-            "halb's STP is not implemented yet (issue #5); use --stp kernel (asked for swout1, swout2, vswout1, vswout2)\n\
-             for everything else on halb: --stack halb --stp kernel"
-        );
+        s.ensure_implemented().unwrap();
+        assert_eq!(s.to_string(), "stp=halb vrrp=halb proxy=halb vxlan=halb");
+        // Switches run a daemon of their own for their bridge.
+        assert!(s.halb_on_host("swout1") && s.halb_on_host("swout2"));
         let s = Stack::parse(&StackSpec {
             stack: Some(StackKind::Halb),
             stp: Some("kernel"),
@@ -500,6 +521,7 @@ mod tests {
         s.ensure_implemented().unwrap();
         assert_eq!(s.to_string(), "stp=kernel vrrp=halb proxy=halb vxlan=halb");
         assert!(s.halb_on_host("host1") && s.halb_on_host("host2"));
+        assert!(!s.halb_on_host("swout1") && !s.halb_on_host("swout2"));
     }
 
     #[test]
@@ -600,8 +622,8 @@ mod tests {
             .unwrap();
         assert_eq!(s.get(Component::Stp, "vswout1"), Impl::Halb);
         assert_eq!(s.get(Component::Stp, "swout1"), Impl::Classic);
-        let err = s.ensure_implemented().unwrap_err().to_string();
-        assert!(err.contains("STP") && err.contains("vswout1"), "{err}");
+        s.ensure_implemented().unwrap();
+        assert!(s.halb_on_host("host1") && !s.halb_on_host("swout2"));
         let s = Stack::parse(&StackSpec { vxlan: Some("host2=halb"), ..spec() }).unwrap();
         assert_eq!(s.get(Component::Vxlan, "host2"), Impl::Halb);
         assert_eq!(s.get(Component::Vxlan, "host1"), Impl::Classic);

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use super::plan::{Stack, StpTimers, VrrpTiming};
+use super::plan::{Stack, StpProtocol, StpTimers, VrrpTiming};
 use super::sys::Proc;
 use super::topo;
 
@@ -27,6 +27,8 @@ pub struct Lab {
 pub struct LabConfig {
     pub stack: Stack,
     pub timers: StpTimers,
+    /// What halb's STP bridges speak (`--stp-protocol`).
+    pub stp_protocol: StpProtocol,
     /// `--daemon`: the halb daemon on both hosts even where no halb component needs it.
     pub daemon: bool,
     pub vrrp: VrrpTiming,
@@ -35,18 +37,28 @@ pub struct LabConfig {
 impl LabConfig {
     /// The classic stack with keepalived's VRRP defaults.
     pub fn new(stack: Stack, timers: StpTimers, daemon: bool) -> Self {
-        LabConfig { stack, timers, daemon, vrrp: VrrpTiming::default() }
+        LabConfig {
+            stack,
+            timers,
+            stp_protocol: StpProtocol::default(),
+            daemon,
+            vrrp: VrrpTiming::default(),
+        }
     }
 
     /// Whether the halb daemon runs on `host`: asked for with `--daemon`, or needed by a
     /// halb component there (a balancer's halb VRRP runs in its host's daemon).
-    pub fn runs_daemon(&self, host: &str) -> bool {
-        topo::HOSTS.contains(&host) && (self.daemon || self.stack.halb_on_host(host))
+    /// Whether `node` runs a halb daemon: a host with `--daemon` or a halb component, a
+    /// switch (swout1, swout2) when its bridge's STP is halb's.
+    pub fn runs_daemon(&self, node: &str) -> bool {
+        topo::DAEMON_NODES.contains(&node)
+            && ((self.daemon && topo::HOSTS.contains(&node)) || self.stack.halb_on_host(node))
     }
 
     pub fn to_text(&self) -> String {
         let mut lines = vec![
             format!("timers={}", self.timers.name()),
+            format!("stp_protocol={}", self.stp_protocol.name()),
             format!("daemon={}", self.daemon),
             format!("vrrp_version={}", self.vrrp.version()),
             format!("vrrp_advert_int={}", self.vrrp.advert_int_text()),
@@ -57,12 +69,15 @@ impl LabConfig {
 
     pub fn parse(text: &str) -> Result<Self> {
         let mut timers = StpTimers::Standard;
+        let mut stp_protocol = StpProtocol::default();
         let mut daemon = false;
         let (mut version, mut advert) = (2, "1".to_string());
         let mut stack_lines = Vec::new();
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
             if let Some(v) = line.strip_prefix("timers=") {
                 timers = v.parse()?;
+            } else if let Some(v) = line.strip_prefix("stp_protocol=") {
+                stp_protocol = v.parse()?;
             } else if let Some(v) = line.strip_prefix("daemon=") {
                 daemon = v == "true";
             } else if let Some(v) = line.strip_prefix("vrrp_version=") {
@@ -76,6 +91,7 @@ impl LabConfig {
         Ok(LabConfig {
             stack: Stack::from_lines(stack_lines.into_iter())?,
             timers,
+            stp_protocol,
             daemon,
             vrrp: VrrpTiming::new(version, &advert)?,
         })

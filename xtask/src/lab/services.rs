@@ -125,7 +125,7 @@ pub fn write_configs(lab: &Lab, config: &LabConfig) -> Result<()> {
         lab.write(format!("{}/keepalived.conf", bal.name), &keepalived_conf(bal, config.vrrp))?;
         lab.write(format!("{}/haproxy.cfg", bal.name), &haproxy_conf(lab, bal.name))?;
     }
-    for host in topo::HOSTS {
+    for host in topo::DAEMON_NODES {
         if config.runs_daemon(host) {
             lab.write(format!("halb/{host}.toml"), &daemon::config_toml(lab, config, host))?;
         }
@@ -444,7 +444,7 @@ pub fn stop_node(lab: &Lab, node: &str) -> Result<Vec<String>> {
             }
         }
     }
-    if node.starts_with("host") {
+    if topo::DAEMON_NODES.contains(&node) {
         daemon::remove_pins(lab, node);
     }
     Ok(stopped)

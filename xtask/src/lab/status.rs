@@ -27,7 +27,7 @@ pub fn status(lab: &Lab) -> Result<()> {
             c.vrrp,
             {
                 let hosts: Vec<&str> =
-                    topo::HOSTS.iter().copied().filter(|h| c.runs_daemon(h)).collect();
+                    topo::DAEMON_NODES.iter().copied().filter(|h| c.runs_daemon(h)).collect();
                 if hosts.is_empty() {
                     "no".to_string()
                 } else {
@@ -73,10 +73,11 @@ pub fn status(lab: &Lab) -> Result<()> {
                     format!("root {}", stp::format_bridge_id(b.root_id))
                 };
                 println!(
-                    "  {} id {} ({root}, cost {})",
+                    "  {} id {} ({root}, cost {}; {})",
                     b.name,
                     stp::format_bridge_id(b.id),
-                    b.root_cost
+                    b.root_cost,
+                    b.by
                 );
                 for p in &b.ports {
                     println!(

@@ -14,6 +14,10 @@ pub const NODES: [&str; 11] = [
     "serv3",
 ];
 
+/// The nodes that may run a halb daemon: the hosts (any halb component, or `--daemon`) and
+/// the switches (halb's STP of their bridge).
+pub const DAEMON_NODES: [&str; 4] = ["swout1", "swout2", "host1", "host2"];
+
 /// The virtual IP held by the VRRP master, and its service port.
 pub const VIP: &str = "172.16.1.254";
 pub const VIP_CIDR: &str = "172.16.1.254/24";

@@ -33,7 +33,7 @@ pub fn up(lab: &Lab, config: &LabConfig) -> Result<()> {
     sys::require_root()?;
     // Refuse plans that need missing pieces before anything exists.
     config.stack.ensure_implemented()?;
-    if topo::HOSTS.iter().any(|h| config.runs_daemon(h)) {
+    if topo::DAEMON_NODES.iter().any(|h| config.runs_daemon(h)) {
         daemon::binary()?;
     }
     check_tools()?;
@@ -50,12 +50,17 @@ pub fn up(lab: &Lab, config: &LabConfig) -> Result<()> {
     }
     let (hello, max_age, fwd) = config.timers.seconds();
     let daemons: Vec<&str> =
-        topo::HOSTS.iter().copied().filter(|h| config.runs_daemon(h)).collect();
+        topo::DAEMON_NODES.iter().copied().filter(|h| config.runs_daemon(h)).collect();
     println!(
-        "lab {}: {} (STP timers {}: hello {hello}s, max age {max_age}s, forward delay {fwd}s; {}){}",
+        "lab {}: {} (STP timers {}: hello {hello}s, max age {max_age}s, forward delay {fwd}s{}; {}){}",
         lab.prefix,
         config.stack,
         config.timers.name(),
+        if topo::stp_bridges().any(|b| config.stack.get(Component::Stp, b.name) == Impl::Halb) {
+            format!("; halb speaks {}", config.stp_protocol.name())
+        } else {
+            String::new()
+        },
         config.vrrp,
         if daemons.is_empty() { String::new() } else { format!(", halb daemon on {}", daemons.join("/")) }
     );
@@ -151,7 +156,9 @@ fn create_bridges(lab: &Lab, config: &LabConfig) -> Result<()> {
                     "forward_delay".into(),
                     (fwd * 100).to_string(),
                 ]),
-                Impl::Halb => config.stack.ensure_implemented()?,
+                // Kernel STP off: halb's daemon on the bridge's node runs the tree
+                // (`[[host.bridge]]` with the priority, timers and port costs above).
+                Impl::Halb => args.extend(["stp_state".to_string(), "0".into()]),
             }
         } else {
             args.extend(["stp_state".to_string(), "0".into()]);
