@@ -35,8 +35,9 @@ use super::headers;
 use super::server::Slot;
 use super::upstream::{self, Lease};
 
-/// Unsent requests handed back by closing pooled connections, tolerated per
-/// request on top of `retries` (each costs only a pooled connection).
+/// Unsent requests handed back by closing pooled connections, retried on the
+/// same server per attempt on top of `retries` (each costs only a pooled
+/// connection).
 const MAX_STALE_POOLED: u32 = 8;
 
 pub(crate) struct Forwarder {
@@ -82,7 +83,6 @@ impl Forwarder {
 
         let mut tried: Vec<u64> = Vec::new();
         let mut retries = 0;
-        let mut stale = 0;
         loop {
             let excluded: &[u64] = if self.redispatch { &tried } else { &[] };
             let slot = match self.backend.acquire(excluded).await {
@@ -95,11 +95,6 @@ impl Forwarder {
             }
             match self.attempt(slot, request).await {
                 Ok(response) => return response,
-                Err(Failure::Unsent(back)) if stale < MAX_STALE_POOLED => {
-                    stale += 1;
-                    request = back;
-                    continue;
-                }
                 Err(Failure::Unsent(back) | Failure::Connect(back)) => request = back,
                 Err(Failure::Timeout) => {
                     server.counters.errors.fetch_add(1, Relaxed);
@@ -140,37 +135,47 @@ impl Forwarder {
     ) -> Result<Response<ProxyBody>, Failure> {
         let server = Arc::clone(&slot.server);
         let timeouts = &self.backend.timeouts;
-        let (mut sender, _pooled) = match upstream::connection(
-            &server,
-            timeouts.connect,
-            timeouts.server,
-        )
-        .await
-        {
-            Ok(connection) => connection,
-            Err(error) => {
-                server.counters.errors.fetch_add(1, Relaxed);
-                debug!(backend = %self.backend.name(), server = %server.name(), %error, "connect failed");
-                return Err(Failure::Connect(request));
-            }
-        };
-        if !request.headers().contains_key(header::HOST) {
-            if let Ok(host) = HeaderValue::from_str(&server.config.address.to_string()) {
-                request.headers_mut().insert(header::HOST, host);
-            }
-        }
         server.counters.requests.fetch_add(1, Relaxed);
-        let started = Instant::now();
-        let sent = tokio::time::timeout(timeouts.server, sender.try_send_request(request)).await;
-        let mut response = match sent {
-            Err(_) => return Err(Failure::Timeout),
-            Ok(Err(mut e)) => {
-                return Err(match e.take_message() {
-                    Some(back) => Failure::Unsent(back),
-                    None => Failure::Broken(e.into_error()),
-                })
+        // A pooled connection the server closed while idle hands the request
+        // back unsent: that says nothing about the server, so the request
+        // goes again to the same server (same slot, same place in the
+        // rotation) on another connection, a bounded number of times.
+        let mut stale = 0;
+        let (sender, mut response, started) = loop {
+            let (mut sender, pooled) = match upstream::connection(
+                &server,
+                timeouts.connect,
+                timeouts.server,
+            )
+            .await
+            {
+                Ok(connection) => connection,
+                Err(error) => {
+                    server.counters.errors.fetch_add(1, Relaxed);
+                    debug!(backend = %self.backend.name(), server = %server.name(), %error, "connect failed");
+                    return Err(Failure::Connect(request));
+                }
+            };
+            if !request.headers().contains_key(header::HOST) {
+                if let Ok(host) = HeaderValue::from_str(&server.config.address.to_string()) {
+                    request.headers_mut().insert(header::HOST, host);
+                }
             }
-            Ok(Ok(response)) => response,
+            let started = Instant::now();
+            let sent =
+                tokio::time::timeout(timeouts.server, sender.try_send_request(request)).await;
+            match sent {
+                Err(_) => return Err(Failure::Timeout),
+                Ok(Err(mut e)) => match e.take_message() {
+                    Some(back) if pooled && stale < MAX_STALE_POOLED => {
+                        stale += 1;
+                        request = back;
+                    }
+                    Some(back) => return Err(Failure::Unsent(back)),
+                    None => return Err(Failure::Broken(e.into_error())),
+                },
+                Ok(Ok(response)) => break (sender, response, started),
+            }
         };
         server.counters.latency.record(started.elapsed());
         server.counters.responses.record(response.status().as_u16());
