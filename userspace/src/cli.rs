@@ -245,23 +245,51 @@ fn sockets(node: Option<&str>, run_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     })
 }
 
-fn status(node: Option<&str>, run_dir: &Path, json: bool) -> anyhow::Result<()> {
+/// Sends `request` to the daemon of `node` (or to every daemon in
+/// `run_dir`) and collects what `pick` takes from each reply; a reply of
+/// another kind is an error naming the socket.
+fn ask<T>(
+    node: Option<&str>,
+    run_dir: &Path,
+    request: Request,
+    pick: impl Fn(Response) -> Result<Vec<T>, Response>,
+) -> anyhow::Result<Vec<T>> {
     let runtime = client_runtime()?;
-    let mut reports = Vec::new();
+    let mut items = Vec::new();
     for socket in sockets(node, run_dir)? {
-        match runtime.block_on(control::request(&socket, Request::Status))? {
-            Response::Status(status) => reports.push(*status),
-            other => bail!("unexpected reply from {}: {other:?}", socket.display()),
+        match pick(runtime.block_on(control::request(&socket, request))?) {
+            Ok(picked) => items.extend(picked),
+            Err(other) => bail!("unexpected reply from {}: {other:?}", socket.display()),
         }
     }
+    Ok(items)
+}
+
+/// Prints `items` as JSON, or `none` when there are none, or each rendered.
+fn show<T: serde::Serialize>(
+    items: &[T],
+    json: bool,
+    none: &str,
+    render: impl Fn(&T) -> String,
+) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(&reports)?);
+        println!("{}", serde_json::to_string_pretty(items)?);
+    } else if items.is_empty() {
+        println!("{none}");
     } else {
-        for report in &reports {
-            print!("{}", render::status(report));
+        for item in items {
+            print!("{}", render(item));
         }
     }
     Ok(())
+}
+
+fn status(node: Option<&str>, run_dir: &Path, json: bool) -> anyhow::Result<()> {
+    let reports = ask(node, run_dir, Request::Status, |reply| match reply {
+        Response::Status(status) => Ok(vec![*status]),
+        other => Err(other),
+    })?;
+    show(&reports, json, "no daemon answered", render::status)
 }
 
 fn proxy_stats(
@@ -270,69 +298,36 @@ fn proxy_stats(
     json: bool,
     prometheus: bool,
 ) -> anyhow::Result<()> {
-    let runtime = client_runtime()?;
-    let mut proxies = Vec::new();
-    for socket in sockets(node, run_dir)? {
-        match runtime.block_on(control::request(&socket, Request::Proxy))? {
-            Response::Proxy(stats) => proxies.extend(stats),
-            other => bail!("unexpected reply from {}: {other:?}", socket.display()),
-        }
+    let proxies = ask(node, run_dir, Request::Proxy, |reply| match reply {
+        Response::Proxy(stats) => Ok(stats),
+        other => Err(other),
+    })?;
+    if prometheus && !json {
+        return show(&proxies, false, "no proxy configured", |(balancer, stats)| {
+            format!("# balancer {balancer}\n{}", halb::proxy::stats::prometheus::render(stats))
+        });
     }
-    if json {
-        println!("{}", serde_json::to_string_pretty(&proxies)?);
-    } else if proxies.is_empty() {
-        println!("no proxy configured");
-    } else if prometheus {
-        for (balancer, stats) in &proxies {
-            println!("# balancer {balancer}");
-            print!("{}", halb::proxy::stats::prometheus::render(stats));
-        }
-    } else {
-        for (balancer, stats) in &proxies {
-            print!("{}", render::proxy(balancer, stats));
-        }
-    }
-    Ok(())
+    show(&proxies, json, "no proxy configured", |(balancer, stats)| render::proxy(balancer, stats))
 }
 
 fn vrrp_status(node: Option<&str>, run_dir: &Path, json: bool) -> anyhow::Result<()> {
-    let runtime = client_runtime()?;
-    let mut reports = Vec::new();
-    for socket in sockets(node, run_dir)? {
-        match runtime.block_on(control::request(&socket, Request::Vrrp))? {
-            Response::Vrrp(instances) => reports.extend(instances),
-            other => bail!("unexpected reply from {}: {other:?}", socket.display()),
-        }
+    let reports = ask(node, run_dir, Request::Vrrp, |reply| match reply {
+        Response::Vrrp(instances) => Ok(instances),
+        other => Err(other),
+    })?;
+    if json || reports.is_empty() {
+        return show(&reports, json, "no VRRP instance configured", |_| String::new());
     }
-    if json {
-        println!("{}", serde_json::to_string_pretty(&reports)?);
-    } else if reports.is_empty() {
-        println!("no VRRP instance configured");
-    } else {
-        print!("{}", render::vrrp(&reports));
-    }
+    print!("{}", render::vrrp(&reports));
     Ok(())
 }
 
 fn stp_show(node: Option<&str>, run_dir: &Path, json: bool) -> anyhow::Result<()> {
-    let runtime = client_runtime()?;
-    let mut reports = Vec::new();
-    for socket in sockets(node, run_dir)? {
-        match runtime.block_on(control::request(&socket, Request::Stp))? {
-            Response::Stp(bridges) => reports.extend(bridges),
-            other => bail!("unexpected reply from {}: {other:?}", socket.display()),
-        }
-    }
-    if json {
-        println!("{}", serde_json::to_string_pretty(&reports)?);
-    } else if reports.is_empty() {
-        println!("no STP bridge configured");
-    } else {
-        for report in &reports {
-            print!("{}", render::stp(report));
-        }
-    }
-    Ok(())
+    let reports = ask(node, run_dir, Request::Stp, |reply| match reply {
+        Response::Stp(bridges) => Ok(bridges),
+        other => Err(other),
+    })?;
+    show(&reports, json, "no STP bridge configured", render::stp)
 }
 
 fn vxlan(
@@ -341,24 +336,11 @@ fn vxlan(
     json: bool,
     render: fn(&halb::vxlan::VxlanReport) -> String,
 ) -> anyhow::Result<()> {
-    let runtime = client_runtime()?;
-    let mut reports = Vec::new();
-    for socket in sockets(node, run_dir)? {
-        match runtime.block_on(control::request(&socket, Request::Vxlan))? {
-            Response::Vxlan(report) => reports.extend(report.map(|report| *report)),
-            other => bail!("unexpected reply from {}: {other:?}", socket.display()),
-        }
-    }
-    if json {
-        println!("{}", serde_json::to_string_pretty(&reports)?);
-    } else if reports.is_empty() {
-        println!("no VXLAN tunnel configured");
-    } else {
-        for report in &reports {
-            print!("{}", render(report));
-        }
-    }
-    Ok(())
+    let reports = ask(node, run_dir, Request::Vxlan, |reply| match reply {
+        Response::Vxlan(report) => Ok(report.map(|report| *report).into_iter().collect()),
+        other => Err(other),
+    })?;
+    show(&reports, json, "no VXLAN tunnel configured", render)
 }
 
 fn reload(node: &str, run_dir: &Path) -> anyhow::Result<()> {
