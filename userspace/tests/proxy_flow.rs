@@ -345,3 +345,75 @@ async fn run_stops_when_told() {
     tokio::time::timeout(Duration::from_secs(5), run).await.expect("stops").unwrap().unwrap();
     let _ = Request::get("/").body(()).unwrap();
 }
+
+/// A server that answers the first request of each connection and closes
+/// the connection when the second one arrives, without answering it: the
+/// race of a keep-alive timeout on the server crossing a reused request.
+async fn start_closing_server(
+    name: &'static str,
+) -> (std::net::SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = std::sync::Arc::clone(&accepted);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut tcp, _)) = listener.accept().await else { continue };
+            count.fetch_add(1, Relaxed);
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut buf = [0_u8; 4096];
+                let mut answered = false;
+                loop {
+                    let Ok(n) = tcp.read(&mut buf).await else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    seen.extend_from_slice(&buf[..n]);
+                    if !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                        continue;
+                    }
+                    if answered {
+                        // The second request: close without a byte of answer.
+                        return;
+                    }
+                    answered = true;
+                    seen.clear();
+                    let body = format!("name={name} first-on-connection");
+                    let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len());
+                    if tcp.write_all(format!("{head}{body}").as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+#[tokio::test]
+async fn a_pooled_connection_closed_under_a_request_keeps_the_rotation() {
+    let (closing, accepted) = start_closing_server("closing").await;
+    let steady = TestServer::start("steady").await;
+    let mut closing_config = steady.config();
+    closing_config.name = "closing".into();
+    closing_config.address = closing;
+    let (proxy, addr) =
+        start_proxy(config(vec![closing_config, steady.config()], Balance::RoundRobin)).await;
+    let mut client = Client::connect(addr).await;
+    let mut names = Vec::new();
+    for _ in 0..6 {
+        let (status, body) = client.get("/").await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{body}");
+        names.push(served_by(&body).to_owned());
+    }
+    // Each request to `closing` after the first found a pooled connection
+    // that broke under it and went again to `closing` on a new one, not to
+    // `steady` (which would break the strict alternation).
+    assert_eq!(names, ["closing", "steady", "closing", "steady", "closing", "steady"]);
+    assert!(accepted.load(Relaxed) >= 3, "{} connections", accepted.load(Relaxed));
+    let stats = proxy.stats();
+    assert_eq!(stats.backends[0].responses.success, 6);
+    assert_eq!(stats.backends[0].redispatches, 0);
+    proxy.shutdown().await;
+}

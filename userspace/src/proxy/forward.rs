@@ -93,7 +93,7 @@ impl Forwarder {
             if retries > 0 && tried.last() != Some(&server.id) {
                 self.backend.counters.redispatches.fetch_add(1, Relaxed);
             }
-            match self.attempt(slot, request).await {
+            match self.attempt(slot, request, replay.as_ref()).await {
                 Ok(response) => return response,
                 Err(Failure::Unsent(back) | Failure::Connect(back)) => request = back,
                 Err(Failure::Timeout) => {
@@ -127,19 +127,24 @@ impl Forwarder {
         }
     }
 
-    /// Sends `request` on a connection to the slot's server.
+    /// Sends `request` on a connection to the slot's server. `replay` is the
+    /// head of a bodiless idempotent request, to send it again when a pooled
+    /// connection breaks under it.
     async fn attempt(
         &self,
         slot: Slot,
         mut request: Request<ProxyBody>,
+        replay: Option<&Parts>,
     ) -> Result<Response<ProxyBody>, Failure> {
         let server = Arc::clone(&slot.server);
         let timeouts = &self.backend.timeouts;
         server.counters.requests.fetch_add(1, Relaxed);
         // A pooled connection the server closed while idle hands the request
-        // back unsent: that says nothing about the server, so the request
-        // goes again to the same server (same slot, same place in the
-        // rotation) on another connection, a bounded number of times.
+        // back unsent, or (when the close crossed our request on the wire)
+        // breaks before any response byte: that says nothing about the
+        // server, so the request goes again to the same server (same slot,
+        // same place in the rotation) on another connection, a bounded number
+        // of times. The broken case only for a request that may be replayed.
         let mut stale = 0;
         let (sender, mut response, started) = loop {
             let (mut sender, pooled) = match upstream::connection(
@@ -172,7 +177,14 @@ impl Forwarder {
                         request = back;
                     }
                     Some(back) => return Err(Failure::Unsent(back)),
-                    None => return Err(Failure::Broken(e.into_error())),
+                    None => match replay {
+                        Some(head) if pooled && stale < MAX_STALE_POOLED => {
+                            stale += 1;
+                            debug!(backend = %self.backend.name(), server = %server.name(), error = %e.error(), "pooled connection broke; sending again on a new one");
+                            request = Request::from_parts(clone_head(head), empty());
+                        }
+                        _ => return Err(Failure::Broken(e.into_error())),
+                    },
                 },
                 Ok(Ok(response)) => break (sender, response, started),
             }

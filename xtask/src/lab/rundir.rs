@@ -230,12 +230,18 @@ impl Lab {
         let mut told = false;
         loop {
             fs::create_dir_all(BASE).with_context(|| format!("cannot create {BASE}"))?;
-            let file = OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)
-                .with_context(|| format!("cannot open lock {}", path.display()))?;
+            // Another prefix's `lab down` removes BASE when it looks empty; if that happens
+            // between create_dir_all and open, create it again.
+            let file = match OpenOptions::new().create(true).truncate(false).write(true).open(&path)
+            {
+                Ok(file) => file,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && Instant::now() < deadline => {
+                    continue;
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot open lock {}", path.display()))
+                }
+            };
             // SAFETY: flock on an fd we own.
             let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
             if rc == 0 {
