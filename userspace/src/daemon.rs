@@ -5,6 +5,7 @@
 
 mod admin;
 mod proxy_host;
+mod proxy_runtime;
 mod proxy_sync;
 mod serve;
 mod start;

@@ -3,14 +3,15 @@
 //! Every socket the proxy opens (listeners, server connections, health
 //! checks, the admin listener) must belong to the balancer's namespace, and
 //! tokio tasks migrate between worker threads. So each proxy gets a tokio
-//! runtime of its own whose threads all enter the namespace when they start
-//! (`on_thread_start`) and never leave it.
+//! runtime of its own ([`ProxyRuntime`]) whose threads all enter the
+//! namespace when they start and never leave it.
 
-use std::{fs::File, os::fd::AsRawFd as _, sync::Arc, time::Duration};
+use std::{fs::File, sync::Arc, time::Duration};
 
 use tokio::sync::watch;
 
 use super::admin;
+use super::proxy_runtime::ProxyRuntime;
 use crate::{
     netns::Netns,
     proxy::{self, Handle, PoolHealth, ProxySection, ServerConfig, StatsSnapshot},
@@ -34,7 +35,7 @@ pub struct ProxyHost {
     pub threads: usize,
     /// Bumped on every (re)start, so trackers know to resubscribe.
     pub generation: u64,
-    runtime: Option<tokio::runtime::Runtime>,
+    runtime: Option<ProxyRuntime>,
     handle: Option<Arc<Handle>>,
     admin_stop: Option<watch::Sender<bool>>,
 }
@@ -59,23 +60,10 @@ impl ProxyHost {
             .map(|netns| netns.file().try_clone().map(Arc::new))
             .transpose()
             .map_err(|err| fail("netns")(err.to_string()))?;
-        let mut builder = tokio::runtime::Builder::new_multi_thread();
-        builder.worker_threads(threads).thread_name(format!("proxy-{balancer}")).enable_all();
-        if let Some(namespace) = namespace {
-            builder.on_thread_start(move || {
-                // SAFETY: setns on this runtime thread only; the fd is open
-                // for as long as the closure (and so the runtime) lives.
-                let rc = unsafe { libc::setns(namespace.as_raw_fd(), libc::CLONE_NEWNET) };
-                if rc != 0 {
-                    // A thread in the wrong namespace would open sockets in
-                    // the wrong place; that must never happen silently.
-                    tracing::error!(err = %std::io::Error::last_os_error(), "proxy thread cannot enter its namespace");
-                    std::process::abort();
-                }
-            });
-        }
-        let runtime = builder.build().map_err(|err| fail("runtime")(err.to_string()))?;
+        let runtime = ProxyRuntime::start(&format!("proxy-{balancer}"), threads, namespace)
+            .map_err(|err| fail("runtime")(err.to_string()))?;
         let handle = runtime
+            .handle()
             .spawn(proxy::start(config))
             .await
             .map_err(|err| fail("proxy task")(err.to_string()))?
@@ -86,11 +74,12 @@ impl ProxyHost {
             Some(address) => {
                 let (stop, stopped) = watch::channel(false);
                 let listener = runtime
+                    .handle()
                     .spawn(async move { tokio::net::TcpListener::bind(address).await })
                     .await
                     .map_err(|err| fail("admin task")(err.to_string()))?
                     .map_err(|err| fail("admin listener")(format!("{address}: {err}")))?;
-                runtime.spawn(admin::serve(listener, Arc::clone(&handle), stopped));
+                runtime.handle().spawn(admin::serve(listener, Arc::clone(&handle), stopped));
                 Some(stop)
             }
         };
@@ -123,7 +112,7 @@ impl ProxyHost {
             return Err("proxy stopped".to_owned());
         };
         // Checker tasks of new servers are spawned on the proxy's runtime.
-        let _entered = runtime.enter();
+        let _entered = runtime.handle().enter();
         handle.update_servers(backend, servers).map_err(|err| err.to_string())
     }
 
@@ -140,9 +129,11 @@ impl ProxyHost {
             for _ in 0..50 {
                 match Arc::try_unwrap(handle) {
                     Ok(owned) => {
-                        let _ =
-                            tokio::time::timeout(SHUTDOWN_GRACE, runtime.spawn(owned.shutdown()))
-                                .await;
+                        let _ = tokio::time::timeout(
+                            SHUTDOWN_GRACE,
+                            runtime.handle().spawn(owned.shutdown()),
+                        )
+                        .await;
                         break;
                     }
                     Err(shared) => {
@@ -153,9 +144,7 @@ impl ProxyHost {
             }
         }
         // Dropping a runtime blocks; do it off the async threads.
-        let _ =
-            tokio::task::spawn_blocking(move || runtime.shutdown_timeout(Duration::from_secs(2)))
-                .await;
+        let _ = tokio::task::spawn_blocking(move || runtime.shutdown(Duration::from_secs(2))).await;
         tracing::info!(balancer = %self.balancer, "proxy stopped");
     }
 }

@@ -98,6 +98,7 @@ impl Frontend {
             let mark = Busy::new(&busy);
             let smuggling = req.headers().contains_key(hyper::header::TRANSFER_ENCODING)
                 && tap.head_has_content_length(&format!("{} {} ", req.method(), req.uri()));
+            tap.head_done();
             async move {
                 this.counters.requests.fetch_add(1, Relaxed);
                 let response = if smuggling {

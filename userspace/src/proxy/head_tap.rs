@@ -8,6 +8,12 @@
 //! classic desync attempt, and only the raw head shows it. Bytes are
 //! recorded only while no request is in flight on the connection, which is
 //! when heads are read, so bodies are not copied.
+//!
+//! The tap stays small: once a request's head has been looked at, the kept
+//! bytes are dropped when they hold exactly that one complete head (the
+//! usual case without pipelining), and otherwise the tail is trimmed only
+//! when it reaches twice its bound, so a long keep-alive connection costs
+//! neither memory nor a copy of the whole tail per read.
 
 use std::io;
 use std::pin::Pin;
@@ -25,13 +31,34 @@ const TAP_BYTES: usize = MAX_HEADER_BYTES + 4096;
 #[derive(Default)]
 pub(crate) struct Tap(Mutex<Vec<u8>>);
 
+/// Capacity a tap keeps after it is emptied; a larger buffer is released.
+const TAP_KEPT_CAPACITY: usize = 1024;
+
 impl Tap {
     fn record(&self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
         let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         kept.extend_from_slice(bytes);
-        if kept.len() > TAP_BYTES {
+        // Amortised: one copy of TAP_BYTES per TAP_BYTES bytes recorded.
+        if kept.len() >= 2 * TAP_BYTES {
             let excess = kept.len() - TAP_BYTES;
             kept.drain(..excess);
+        }
+    }
+
+    /// Called when a request's head has been parsed and checked: forgets
+    /// the kept bytes when they are exactly one complete head, so the next
+    /// head starts an empty tap. Anything else (a pipelined next head, body
+    /// bytes read with the head) is kept for the next look.
+    pub fn head_done(&self) {
+        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if is_one_complete_head(&kept) {
+            kept.clear();
+            if kept.capacity() > TAP_KEPT_CAPACITY {
+                kept.shrink_to(TAP_KEPT_CAPACITY);
+            }
         }
     }
 
@@ -55,6 +82,11 @@ fn raw_head_has_field(raw: &[u8], request_line: &[u8], name: &[u8]) -> bool {
         let field = line.split(|&b| b == b':').next().unwrap_or_default();
         field.trim_ascii().eq_ignore_ascii_case(name)
     })
+}
+
+/// Whether `raw` ends with the end of a head and holds no other end of head.
+fn is_one_complete_head(raw: &[u8]) -> bool {
+    raw.ends_with(b"\r\n\r\n") && raw.windows(4).filter(|w| *w == b"\r\n\r\n").count() == 1
 }
 
 pub(crate) struct HeadTap<T> {
@@ -135,7 +167,36 @@ mod tests {
         let tap = Tap::default();
         tap.record(&vec![b'a'; TAP_BYTES * 2]);
         tap.record(b"POST / HTTP/1.1\r\nContent-Length: 1\r\n\r\n");
-        assert_eq!(tap.0.lock().unwrap().len(), TAP_BYTES);
+        let kept = tap.0.lock().unwrap().len();
+        assert!((TAP_BYTES..2 * TAP_BYTES).contains(&kept), "{kept}");
         assert!(tap.head_has_content_length("POST / HTTP/1.1"));
+        for _ in 0..100 {
+            tap.record(&[b'b'; 4096]);
+            let kept = tap.0.lock().unwrap().len();
+            assert!(kept < 2 * TAP_BYTES, "{kept}");
+        }
+    }
+
+    #[test]
+    fn a_checked_head_alone_is_forgotten_and_anything_more_is_kept() {
+        let tap = Tap::default();
+        for i in 0..1000 {
+            tap.record(format!("GET /{i} HTTP/1.1\r\nHost: h\r\n\r\n").as_bytes());
+            tap.head_done();
+        }
+        assert!(tap.0.lock().unwrap().is_empty());
+        assert!(tap.0.lock().unwrap().capacity() <= TAP_KEPT_CAPACITY);
+        // Two pipelined heads: the second one must survive the first's check.
+        tap.record(b"GET /a HTTP/1.1\r\n\r\nPOST /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n");
+        tap.head_done();
+        assert!(tap.head_has_content_length("POST /b "));
+        // Body bytes read with a head: kept, and the next head is still found.
+        let tap = Tap::default();
+        tap.record(b"POST /c HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi");
+        tap.head_done();
+        tap.record(b"POST /d HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n");
+        assert!(tap.head_has_content_length("POST /d "));
+        tap.head_done();
+        assert!(!tap.0.lock().unwrap().is_empty(), "two heads kept: not one complete head");
     }
 }
