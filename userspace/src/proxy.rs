@@ -5,7 +5,8 @@
 //! server on it; each request goes to [`forward`], which checks and
 //! rewrites the head ([`headers`]), asks the [`backend`] for a slot on a
 //! server chosen by the pure [`balance`] policy, takes a pooled or new
-//! connection ([`upstream`]) and streams both bodies ([`body`]). Health
+//! connection ([`upstream`]) and streams both bodies ([`body`]); a 101 to
+//! an `Upgrade` request turns the exchange into a [`tunnel`]. Health
 //! [`check`] tasks feed the pure [`health`] machine per server; the backend
 //! publishes the pool's health on a `watch`. Counters ([`stats`]) are
 //! atomics read into a serde snapshot or Prometheus text.
@@ -28,6 +29,7 @@ pub mod health;
 mod idle_io;
 pub mod section;
 mod server;
+mod tunnel;
 pub mod stats;
 mod upstream;
 

@@ -42,14 +42,14 @@ impl ProxyRuntime {
             return Ok(Self { runtime, driver: None });
         }
         let (stop, stopped) = oneshot::channel::<()>();
-        let driven = Arc::clone(&runtime);
-        let driver = std::thread::Builder::new().name(name.to_owned()).spawn(move || {
+        let runtime_ref = Arc::clone(&runtime);
+        let driver_thread = std::thread::Builder::new().name(name.to_owned()).spawn(move || {
             if let Some(namespace) = namespace {
                 enter(&namespace);
             }
-            let _ = driven.block_on(stopped);
+            let _ = runtime_ref.block_on(stopped);
         })?;
-        Ok(Self { runtime, driver: Some((driver, stop)) })
+        Ok(Self { runtime, driver: Some((driver_thread, stop)) })
     }
 
     #[must_use]

@@ -13,7 +13,12 @@
 //!   replay, and the head is kept to rebuild it.
 //!
 //! Anything else (a request with a body, a timeout waiting for the response)
-//! is answered 502/504 rather than risk doing it twice. With redispatch each
+//! is answered 502/504 rather than risk doing it twice.
+//!
+//! A request asking for a protocol switch (`Connection: upgrade` with
+//! `Upgrade`, e.g. WebSocket) keeps those two headers; when the server
+//! answers 101 the exchange becomes a [`tunnel`]. A 101 the client did not
+//! ask for is a 502. With redispatch each
 //! retry goes to a server not tried yet while one is up; without it the same
 //! server is retried.
 
@@ -25,6 +30,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::http::request::Parts;
+use hyper::upgrade::OnUpgrade;
 use hyper::{Request, Response, StatusCode};
 use tokio::time::Instant;
 use tracing::{debug, warn};
@@ -33,6 +39,7 @@ use super::backend::{Backend, NoSlot};
 use super::body::{local, ClientBody, Guarded, ProxyBody};
 use super::headers;
 use super::server::Slot;
+use super::tunnel;
 use super::upstream::{self, Lease};
 
 /// Unsent requests handed back by closing pooled connections, retried on the
@@ -73,7 +80,13 @@ impl Forwarder {
             debug!(%client, %reason, "request refused");
             return local(StatusCode::BAD_REQUEST, "Bad Request", true);
         }
+        let protocol = headers::upgrade_request(parts.version, &parts.headers);
+        let mut client_upgrade: Option<OnUpgrade> =
+            protocol.as_ref().and_then(|_| parts.extensions.remove::<OnUpgrade>());
         headers::prepare_request(&mut parts, client);
+        if let Some(protocol) = protocol.filter(|_| client_upgrade.is_some()) {
+            headers::restore_upgrade(&mut parts.headers, protocol);
+        }
         // Kept to rebuild a bodiless idempotent request after a broken exchange.
         let replay: Option<Parts> =
             headers::replayable(&parts.method, &parts.headers).then(|| clone_head(&parts));
@@ -93,7 +106,7 @@ impl Forwarder {
             if retries > 0 && tried.last() != Some(&server.id) {
                 self.backend.counters.redispatches.fetch_add(1, Relaxed);
             }
-            match self.attempt(slot, request, replay.as_ref()).await {
+            match self.attempt(slot, request, replay.as_ref(), &mut client_upgrade).await {
                 Ok(response) => return response,
                 Err(Failure::Unsent(back) | Failure::Connect(back)) => request = back,
                 Err(Failure::Timeout) => {
@@ -129,12 +142,14 @@ impl Forwarder {
 
     /// Sends `request` on a connection to the slot's server. `replay` is the
     /// head of a bodiless idempotent request, to send it again when a pooled
-    /// connection breaks under it.
+    /// connection breaks under it. `client_upgrade` is the client side of a
+    /// requested protocol switch, taken when the server accepts it.
     async fn attempt(
         &self,
         slot: Slot,
         mut request: Request<ProxyBody>,
         replay: Option<&Parts>,
+        client_upgrade: &mut Option<OnUpgrade>,
     ) -> Result<Response<ProxyBody>, Failure> {
         let server = Arc::clone(&slot.server);
         let timeouts = &self.backend.timeouts;
@@ -191,9 +206,35 @@ impl Forwarder {
         };
         server.counters.latency.record(started.elapsed());
         server.counters.responses.record(response.status().as_u16());
+        if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+            return Ok(self.switch(slot, sender, response, client_upgrade.take()));
+        }
         headers::remove_hop_by_hop(response.headers_mut());
         let lease = Lease { slot, sender };
         Ok(response.map(|body| Guarded::new(body, Box::new(lease)).boxed_unsync()))
+    }
+
+    /// The server answered 101: relay the answer and start the tunnel, or
+    /// refuse a switch nobody asked for.
+    fn switch(
+        &self,
+        slot: Slot,
+        sender: upstream::Sender,
+        mut response: Response<hyper::body::Incoming>,
+        client_upgrade: Option<OnUpgrade>,
+    ) -> Response<ProxyBody> {
+        let protocol = response.headers().get(header::UPGRADE).cloned();
+        let (Some(client_upgrade), Some(protocol)) = (client_upgrade, protocol) else {
+            slot.server.counters.errors.fetch_add(1, Relaxed);
+            self.backend.counters.errors.fetch_add(1, Relaxed);
+            warn!(backend = %self.backend.name(), server = %slot.server.name(), "101 without a requested or named protocol");
+            return local(StatusCode::BAD_GATEWAY, "Bad Gateway", true);
+        };
+        let server_upgrade = hyper::upgrade::on(&mut response);
+        headers::remove_hop_by_hop(response.headers_mut());
+        headers::restore_upgrade(response.headers_mut(), protocol);
+        tunnel::spawn(client_upgrade, server_upgrade, slot, sender);
+        response.map(BodyExt::boxed_unsync)
     }
 
     fn unavailable(&self, why: NoSlot) -> Response<ProxyBody> {

@@ -96,6 +96,7 @@ impl Frontend {
         let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
             let this = Arc::clone(&this);
             let mark = Busy::new(&busy);
+            let tunnel_mark = Arc::clone(&busy);
             let smuggling = req.headers().contains_key(hyper::header::TRANSFER_ENCODING)
                 && tap.head_has_content_length(&format!("{} {} ", req.method(), req.uri()));
             tap.head_done();
@@ -108,6 +109,11 @@ impl Frontend {
                     this.forwarder.handle(req, client).await
                 };
                 let status = response.status();
+                if status == hyper::StatusCode::SWITCHING_PROTOCOLS {
+                    // No more request heads on this connection: stop the
+                    // head tap for good (the tunnel keeps its own timeouts).
+                    tunnel_mark.fetch_add(1, Relaxed);
+                }
                 this.counters.responses.record(status.as_u16());
                 if status == hyper::StatusCode::BAD_REQUEST {
                     this.counters.errors.fetch_add(1, Relaxed);
@@ -125,7 +131,8 @@ impl Frontend {
             .max_header_size(MAX_HEADER_BYTES)
             .max_headers(MAX_HEADERS)
             .keep_alive(true)
-            .serve_connection(io, service);
+            .serve_connection(io, service)
+            .with_upgrades();
         tokio::pin!(connection);
         let mut shutdown = shutdown;
         let stopping = stopped(&mut shutdown);

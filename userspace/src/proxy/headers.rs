@@ -134,6 +134,33 @@ fn insert_text(headers: &mut HeaderMap, name: &'static str, value: String) {
     }
 }
 
+/// The protocol an HTTP/1.1 request asks to switch to (`Upgrade`, with
+/// `upgrade` among the `Connection` tokens), e.g. `websocket`. HTTP/1.0
+/// cannot upgrade (RFC 9110 7.8).
+#[must_use]
+pub fn upgrade_request(version: Version, headers: &HeaderMap) -> Option<HeaderValue> {
+    if version != Version::HTTP_11 || !connection_has_token(headers, "upgrade") {
+        return None;
+    }
+    headers.get(header::UPGRADE).filter(|v| !v.as_bytes().trim_ascii().is_empty()).cloned()
+}
+
+/// Puts back the two hop-by-hop headers of a protocol switch, after
+/// [`remove_hop_by_hop`] took them out.
+pub fn restore_upgrade(headers: &mut HeaderMap, protocol: HeaderValue) {
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(header::UPGRADE, protocol);
+}
+
+fn connection_has_token(headers: &HeaderMap, token: &str) -> bool {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
 /// Whether a failed request can be sent again to another server after its
 /// connection broke before any response byte: idempotent (RFC 9110 9.2.2)
 /// and without a body, so nothing was consumed that cannot be replayed.

@@ -1,7 +1,8 @@
 //! An I/O wrapper that fails a connection after a period without progress
-//! (haproxy's `timeout client` / `timeout server`). The timer restarts on
-//! every read or write that moves bytes; it is checked while an operation
-//! is pending. Reads may be exempted while the proxy itself is the one
+//! (haproxy's `timeout client` / `timeout server`). Every read or write that
+//! moves bytes records the time; the timer is only moved, lazily, when it
+//! fires early, so busy connections do not touch the timer wheel on every
+//! operation. It is checked while an operation is pending. Reads may be exempted while the proxy itself is the one
 //! keeping the peer waiting (a request in flight upstream): the client is
 //! then allowed to be silent, but must still accept what is written to it.
 
@@ -20,20 +21,26 @@ pub(crate) struct IdleIo<T> {
     inner: T,
     timeout: Duration,
     sleep: Pin<Box<Sleep>>,
+    /// When bytes last moved.
+    last_activity: Instant,
     /// While above zero, pending reads do not time out.
     busy: Option<Arc<AtomicUsize>>,
 }
 
 impl<T> IdleIo<T> {
     pub fn new(inner: T, timeout: Duration, busy: Option<Arc<AtomicUsize>>) -> Self {
-        Self { inner, timeout, sleep: Box::pin(tokio::time::sleep(timeout)), busy }
+        let now = Instant::now();
+        Self {
+            inner,
+            timeout,
+            sleep: Box::pin(tokio::time::sleep_until(now + timeout)),
+            last_activity: now,
+            busy,
+        }
     }
 
     fn touch(&mut self) {
-        let deadline = Instant::now() + self.timeout;
-        if self.sleep.deadline() != deadline {
-            self.sleep.as_mut().reset(deadline);
-        }
+        self.last_activity = Instant::now();
     }
 
     /// Pending unless the timer ran out, in which case the operation fails.
@@ -41,7 +48,14 @@ impl<T> IdleIo<T> {
         loop {
             match self.sleep.as_mut().poll(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(()) if exempt => self.touch(),
+                Poll::Ready(()) if exempt => {
+                    self.touch();
+                    self.sleep.as_mut().reset(self.last_activity + self.timeout);
+                }
+                Poll::Ready(()) if self.last_activity + self.timeout > Instant::now() => {
+                    // Bytes moved since the timer was set: it fired early.
+                    self.sleep.as_mut().reset(self.last_activity + self.timeout);
+                }
                 Poll::Ready(()) => {
                     return Poll::Ready(Err(io::Error::new(
                         io::ErrorKind::TimedOut,
@@ -162,6 +176,29 @@ mod tests {
         assert_eq!(e.kind(), io::ErrorKind::TimedOut);
         let waited = start.elapsed();
         assert!(waited >= T && waited < T * 4, "{waited:?}");
+    }
+
+    #[tokio::test]
+    async fn steady_traffic_outlives_the_timeout() {
+        let (a, mut b) = tokio::io::duplex(64);
+        let mut io = IdleIo::new(a, T, None);
+        let writer = tokio::spawn(async move {
+            for _ in 0..8 {
+                tokio::time::sleep(T / 3).await;
+                b.write_all(b"x").await.unwrap();
+            }
+            b
+        });
+        let mut buf = [0; 8];
+        for _ in 0..8 {
+            assert_eq!(io.read(&mut buf).await.unwrap(), 1, "activity restarts the timer");
+        }
+        let _b = writer.await.unwrap();
+        // Then silence: the timer fires one timeout after the last byte.
+        let start = Instant::now();
+        let e = io.read(&mut buf).await.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+        assert!(start.elapsed() < T * 3, "{:?}", start.elapsed());
     }
 
     #[tokio::test]

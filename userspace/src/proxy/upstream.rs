@@ -52,7 +52,8 @@ async fn connect(
         http1::Builder::new().handshake(io).await.map_err(|e| io::Error::other(e.to_string()))?;
     let name = server.name().to_owned();
     tokio::spawn(async move {
-        if let Err(error) = connection.await {
+        // with_upgrades: a 101 hands the connection over to a tunnel.
+        if let Err(error) = connection.with_upgrades().await {
             debug!(server = %name, %error, "server connection ended");
         }
     });

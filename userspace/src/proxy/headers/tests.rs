@@ -96,3 +96,27 @@ fn replayable_requests() {
     chunked.insert("transfer-encoding", HeaderValue::from_static("chunked"));
     assert!(!replayable(&Method::GET, &chunked));
 }
+
+#[test]
+fn upgrade_requests() {
+    let ws = |b: hyper::http::request::Builder| {
+        b.header("connection", "keep-alive, Upgrade").header("upgrade", "websocket")
+    };
+    let p = parts(ws);
+    assert_eq!(upgrade_request(p.version, &p.headers), Some(HeaderValue::from_static("websocket")));
+    // HTTP/1.0, no `upgrade` token, or an empty Upgrade: no switch.
+    let p = parts(|b| ws(b).version(Version::HTTP_10));
+    assert_eq!(upgrade_request(p.version, &p.headers), None);
+    let p = parts(|b| b.header("connection", "keep-alive").header("upgrade", "websocket"));
+    assert_eq!(upgrade_request(p.version, &p.headers), None);
+    let p = parts(|b| b.header("connection", "upgrade").header("upgrade", " "));
+    assert_eq!(upgrade_request(p.version, &p.headers), None);
+    // What prepare_request strips, restore_upgrade puts back.
+    let mut p = parts(ws);
+    let protocol = upgrade_request(p.version, &p.headers).unwrap();
+    prepare_request(&mut p, client());
+    assert!(p.headers.get("upgrade").is_none());
+    restore_upgrade(&mut p.headers, protocol);
+    assert_eq!(p.headers["connection"], "upgrade");
+    assert_eq!(p.headers["upgrade"], "websocket");
+}
