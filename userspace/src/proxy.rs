@@ -23,7 +23,7 @@ pub mod config;
 mod forward;
 mod frontend;
 mod handle;
-mod head_tap;
+pub mod head_tap;
 pub mod headers;
 pub mod health;
 mod idle_io;

@@ -5,8 +5,10 @@
 //! - [`lab`]: the scenario of SCENARIO.md in network namespaces.
 //! - [`suite`]: `cargo xtask test` and `cargo xtask run`.
 //! - [`bench`]: benchmarks of halb against the classic stack on the lab.
+//! - [`fuzz`]: the coverage-guided fuzz targets of `userspace/fuzz`.
 
 pub mod bench;
+pub mod fuzz;
 pub mod lab;
 pub mod setup;
 pub mod suite;

@@ -24,6 +24,8 @@ enum Command {
     Demo(xtask::lab::DemoArgs),
     /// Benchmarks against the classic tools: `cargo xtask bench vrrp|proxy|vxlan`.
     Bench(xtask::bench::BenchArgs),
+    /// Fuzz what halb parses itself (HTTP heads, BPDUs, VRRP adverts) with cargo fuzz.
+    Fuzz(xtask::fuzz::FuzzArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -34,5 +36,6 @@ fn main() -> anyhow::Result<()> {
         Command::Lab(args) => xtask::lab::main(args),
         Command::Demo(args) => xtask::lab::demo(args),
         Command::Bench(args) => xtask::bench::main(args),
+        Command::Fuzz(args) => xtask::fuzz::run(&args),
     }
 }

@@ -36,12 +36,15 @@ const BPF_LINKER_LLVM_FEATURE: &str = "llvm-22";
 /// Where the nightly's libLLVM is exposed to bpf-linker's build.
 const LLVM_PREFIX: &str = "/opt/rustc-llvm";
 const BPFFS: &str = "/sys/fs/bpf";
+/// cargo-fuzz, for the fuzz targets (`cargo xtask fuzz`, part of the suite).
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
 pub fn run() -> anyhow::Result<()> {
     check_root()?;
     debian_packages().context("setup: Debian packages")?;
     rust_src().context("setup: nightly rust-src")?;
     bpf_linker().context("setup: bpf-linker")?;
+    cargo_fuzz().context("setup: cargo-fuzz")?;
     bpffs().context("setup: bpffs")?;
     println!("setup: everything is in place");
     Ok(())
@@ -185,6 +188,29 @@ fn bpf_linker() -> anyhow::Result<()> {
     bpf_linker_version()
         .map(|_| ())
         .context("bpf-linker was installed but `rustup run nightly bpf-linker --version` fails; is ~/.cargo/bin on PATH?")
+}
+
+fn cargo_fuzz_version() -> Option<String> {
+    let out = Command::new("cargo").args(["+nightly", "fuzz", "--version"]).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+fn cargo_fuzz() -> anyhow::Result<()> {
+    if let Some(version) = cargo_fuzz_version() {
+        println!("setup: {version} present");
+        return Ok(());
+    }
+    println!("setup: installing cargo-fuzz {CARGO_FUZZ_VERSION} (a minute or two)");
+    run_status(Command::new("cargo").args([
+        "install",
+        "cargo-fuzz",
+        "--locked",
+        "--version",
+        CARGO_FUZZ_VERSION,
+    ]))?;
+    cargo_fuzz_version()
+        .map(|_| ())
+        .context("cargo-fuzz was installed but `cargo +nightly fuzz --version` fails; is ~/.cargo/bin on PATH?")
 }
 
 fn bpffs() -> anyhow::Result<()> {

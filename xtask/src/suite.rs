@@ -44,7 +44,8 @@ pub fn halb_debug_binary() -> PathBuf {
 
 /// Setup, build (the eBPF object included), then every test of the
 /// workspace: unit tests, eBPF program tests on fixture packets
-/// (BPF_PROG_TEST_RUN), daemon and lab integration tests.
+/// (BPF_PROG_TEST_RUN), daemon and lab integration tests; then the fuzz
+/// targets on a fixed number of inputs.
 pub fn test(args: &TestArgs) -> anyhow::Result<()> {
     if !args.no_setup {
         setup::run()?;
@@ -70,6 +71,8 @@ pub fn test(args: &TestArgs) -> anyhow::Result<()> {
             .env("HALB_BIN", halb_debug_binary()),
     )
     .context("the test suite failed")?;
+    println!("test: fuzz targets, a fixed number of inputs each (deterministic)");
+    crate::fuzz::run(&crate::fuzz::FuzzArgs::default()).context("the fuzz targets failed")?;
     println!("test: all tests passed");
     Ok(())
 }

@@ -173,6 +173,7 @@ impl Backend {
                 id: s.id,
                 weight: s.weight(),
                 active: s.active(),
+                in_service: usable(s),
                 eligible: usable(s)
                     && s.has_room()
                     && !(any_unexcluded && excluded.contains(&s.id)),

@@ -32,7 +32,10 @@ pub struct Candidate {
     pub weight: u32,
     /// Requests in flight.
     pub active: u32,
-    /// Up, weight above 0, below its maxconn, not excluded by a retry.
+    /// In service: up (health) with a weight above 0. Round robin starts
+    /// over when the set of servers in service changes.
+    pub in_service: bool,
+    /// In service, below its maxconn, not excluded by a retry.
     pub eligible: bool,
 }
 
@@ -42,6 +45,8 @@ pub struct Balancer {
     kind: Balance,
     /// Smooth round robin scores by server id.
     scores: HashMap<u64, i64>,
+    /// Which servers were in service at the last round robin pick.
+    in_service: u64,
     /// Rotates leastconn ties.
     ties: usize,
     rng: XorShift,
@@ -50,7 +55,7 @@ pub struct Balancer {
 impl Balancer {
     #[must_use]
     pub fn new(kind: Balance, seed: u64) -> Self {
-        Self { kind, scores: HashMap::new(), ties: 0, rng: XorShift::new(seed) }
+        Self { kind, scores: HashMap::new(), in_service: 0, ties: 0, rng: XorShift::new(seed) }
     }
 
     /// Index into `servers` of the server for the next request, or `None`
@@ -68,8 +73,13 @@ impl Balancer {
     }
 
     fn round_robin(&mut self, servers: &[Candidate]) -> Option<usize> {
-        if self.scores.len() > servers.len() {
-            self.scores.retain(|id, _| servers.iter().any(|c| c.id == *id));
+        // Scores left from another set of servers (one was down, or added,
+        // or removed) would bend the rotation for a while (s3 s2 s3 s1 ...
+        // after s3 comes back); with the set changed, start over in order.
+        let in_service = in_service_fingerprint(servers);
+        if in_service != self.in_service {
+            self.in_service = in_service;
+            self.scores.clear();
         }
         let mut total = 0_i64;
         let mut best: Option<(usize, i64)> = None;
@@ -130,6 +140,15 @@ impl Balancer {
         }
         None
     }
+}
+
+/// Identifies the set of servers in service (and their weights): a change
+/// of either changes it, with a negligible chance of collision.
+fn in_service_fingerprint(servers: &[Candidate]) -> u64 {
+    servers.iter().filter(|c| c.in_service).fold(0x9E37_79B9_7F4A_7C15, |acc, c| {
+        let mixed = (c.id ^ (u64::from(c.weight) << 48)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        acc.rotate_left(7) ^ mixed ^ (mixed >> 31)
+    })
 }
 
 /// Compares `active / weight` without division (weights are above 0).

@@ -29,13 +29,14 @@ use super::frontend::MAX_HEADER_BYTES;
 const TAP_BYTES: usize = MAX_HEADER_BYTES + 4096;
 
 #[derive(Default)]
-pub(crate) struct Tap(Mutex<Vec<u8>>);
+pub struct Tap(Mutex<Vec<u8>>);
 
 /// Capacity a tap keeps after it is emptied; a larger buffer is released.
 const TAP_KEPT_CAPACITY: usize = 1024;
 
 impl Tap {
-    fn record(&self, bytes: &[u8]) {
+    /// Keeps `bytes`, read from the client while no request is in flight.
+    pub fn record(&self, bytes: &[u8]) {
         if bytes.is_empty() {
             return;
         }
@@ -62,7 +63,7 @@ impl Tap {
         }
     }
 
-    /// Whether the latest raw head starting with `request_line` (e.g.
+    /// Whether a kept raw head starting with `request_line` (e.g.
     /// `POST /x `) carries a `Content-Length` field.
     pub fn head_has_content_length(&self, request_line: &str) -> bool {
         let kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
@@ -70,13 +71,24 @@ impl Tap {
     }
 }
 
-/// Finds the last head in `raw` that starts with `request_line` and tells
-/// whether it has a field named `name` (case-insensitive).
-fn raw_head_has_field(raw: &[u8], request_line: &[u8], name: &[u8]) -> bool {
-    let Some(start) = raw.windows(request_line.len()).rposition(|w| w == request_line) else {
+/// Tells whether any head in `raw` that starts with `request_line` has a
+/// field named `name` (case-insensitive). Any, not only the latest: a copy
+/// of the request line inside a field value must not hide the fields before
+/// it, and when in doubt the request is refused.
+#[must_use]
+pub fn raw_head_has_field(raw: &[u8], request_line: &[u8], name: &[u8]) -> bool {
+    if request_line.is_empty() || raw.len() < request_line.len() {
         return false;
-    };
-    let head = &raw[start..];
+    }
+    raw.windows(request_line.len())
+        .enumerate()
+        .filter(|(_, w)| *w == request_line)
+        .any(|(start, _)| head_has_field(&raw[start..], name))
+}
+
+/// Whether the head at the start of `head` (through its blank line, or to
+/// the end) has a field named `name`.
+fn head_has_field(head: &[u8], name: &[u8]) -> bool {
     let end = head.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(head.len());
     head[..end].split(|&b| b == b'\n').skip(1).any(|line| {
         let field = line.split(|&b| b == b':').next().unwrap_or_default();
@@ -152,7 +164,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn finds_the_field_in_the_latest_matching_head() {
+    fn finds_the_field_in_a_matching_head() {
         let raw = b"GET / HTTP/1.1\r\nHost: h\r\n\r\nPOST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\ncontent-LENGTH : 4\r\n\r\n0\r\n\r\n";
         assert!(raw_head_has_field(raw, b"POST /x HTTP/1.1", b"content-length"));
         assert!(!raw_head_has_field(raw, b"GET / HTTP/1.1", b"content-length"));
@@ -160,6 +172,10 @@ mod tests {
         // A field name inside a value does not count.
         let raw = b"POST /x HTTP/1.1\r\nX-Note: content-length: 4\r\n\r\n";
         assert!(!raw_head_has_field(raw, b"POST /x HTTP/1.1", b"content-length"));
+        // A copy of the request line inside a value cannot hide the fields
+        // before it.
+        let raw = b"POST /x HTTP/1.1\r\nContent-Length: 5\r\nX: POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+        assert!(raw_head_has_field(raw, b"POST /x ", b"content-length"));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use hyper::http::request::Parts;
 use hyper::{Method, Uri, Version};
 
 /// Headers that only concern one connection, never forwarded.
-const HOP_BY_HOP: [&str; 7] = [
+pub const HOP_BY_HOP: [&str; 7] = [
     "connection",
     "keep-alive",
     "proxy-connection",
@@ -31,7 +31,7 @@ const HOP_BY_HOP: [&str; 7] = [
 
 /// Headers that `Connection` may not remove: they frame the message or name
 /// the site, and letting a client strip them would desync or misroute.
-const PROTECTED: [&str; 3] = ["host", "content-length", "transfer-encoding"];
+pub const PROTECTED: [&str; 3] = ["host", "content-length", "transfer-encoding"];
 
 /// Why a request is refused before it reaches a server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -94,12 +94,19 @@ pub fn prepare_request(parts: &mut Parts, client: SocketAddr) {
     parts.version = Version::HTTP_11;
 }
 
-/// `/path?query` of a target (`*` stays `*`).
+/// `/path?query` of a target (`*` stays `*`). An absolute-form target is
+/// rebuilt from its path and query: its path may be empty (then `/`), and
+/// `http` keeps such a path empty when it is turned into a `Uri` of its own.
 fn origin_form(uri: &Uri) -> Uri {
-    match uri.path_and_query() {
-        Some(pq) => Uri::from(pq.clone()),
-        None => Uri::from_static("/"),
+    let Some(pq) = uri.path_and_query() else { return Uri::from_static("/") };
+    if uri.authority().is_none() {
+        return Uri::from(pq.clone());
     }
+    let target = match pq.query() {
+        Some(query) => format!("{}?{query}", pq.path()),
+        None => pq.path().to_owned(),
+    };
+    target.parse().unwrap_or_else(|_| Uri::from_static("/"))
 }
 
 /// Appends `client` to `X-Forwarded-For` (all existing values joined into

@@ -4,7 +4,13 @@ fn pool(weights: &[u32]) -> Vec<Candidate> {
     weights
         .iter()
         .enumerate()
-        .map(|(i, &weight)| Candidate { id: i as u64 + 10, weight, active: 0, eligible: true })
+        .map(|(i, &weight)| Candidate {
+            id: i as u64 + 10,
+            weight,
+            active: 0,
+            in_service: true,
+            eligible: true,
+        })
         .collect()
 }
 
@@ -42,13 +48,33 @@ fn round_robin_skips_ineligible_and_zero_weight() {
 }
 
 #[test]
+fn round_robin_starts_over_in_order_when_a_server_comes_back() {
+    let mut b = Balancer::new(Balance::RoundRobin, 1);
+    let mut servers = pool(&[1, 1, 1]);
+    // The lab's sequence: two picks with all three, s3 down for one pick,
+    // back: without a fresh start this gave s3 s2 s3 s1 s2 s3 ...
+    assert_eq!(run(&mut b, &servers, 2), [0, 1]);
+    servers[2].in_service = false;
+    servers[2].eligible = false;
+    assert_eq!(run(&mut b, &servers, 1), [0]);
+    servers[2].in_service = true;
+    servers[2].eligible = true;
+    assert_eq!(run(&mut b, &servers, 6), [0, 1, 2, 0, 1, 2]);
+    // A retry's exclusion is not a change of the set: the rotation goes on.
+    let mut excluded = servers.clone();
+    excluded[0].eligible = false;
+    assert_eq!(run(&mut b, &excluded, 1), [1]);
+    assert_eq!(run(&mut b, &servers, 3), [2, 0, 1]);
+}
+
+#[test]
 fn round_robin_survives_pool_changes() {
     let mut b = Balancer::new(Balance::RoundRobin, 1);
     let servers = pool(&[1, 1]);
     assert_eq!(run(&mut b, &servers, 2), [0, 1]);
     // A server is added: it joins the rotation without starving anyone.
     let mut grown = servers.clone();
-    grown.push(Candidate { id: 99, weight: 1, active: 0, eligible: true });
+    grown.push(Candidate { id: 99, weight: 1, active: 0, in_service: true, eligible: true });
     let picks = run(&mut b, &grown, 6);
     for i in 0..3 {
         assert_eq!(picks.iter().filter(|&&p| p == i).count(), 2, "{picks:?}");

@@ -62,6 +62,15 @@ fn absolute_form_becomes_origin_form_with_its_host() {
     prepare_request(&mut p, client());
     assert_eq!((p.uri.to_string().as_str(), p.version), ("/only?x", Version::HTTP_11));
     assert_eq!(p.headers["host"], "kept");
+    // Empty paths (found by the fuzz target): never an empty target.
+    for (target, expected) in [("http://a.example", "/"), ("http://a.example?q=1", "/?q=1")] {
+        let mut p = parts(|b| b.uri(target));
+        prepare_request(&mut p, client());
+        assert_eq!(p.uri.to_string(), expected, "{target}");
+    }
+    let mut p = parts(|b| b.uri(Uri::from_static("http://a.example#frag")));
+    prepare_request(&mut p, client());
+    assert_eq!(p.uri.to_string(), "/");
 }
 
 #[test]
