@@ -1,7 +1,8 @@
 //! The VXLAN programs on fixture packets through `BPF_PROG_TEST_RUN`:
 //! encapsulation checked byte by byte (outer MACs are left zero for
 //! `bpf_redirect_neigh`, which test runs do not execute), head-end
-//! replication, decapsulation and learning, a round trip, foreign traffic
+//! replication, IPv6 and GSO frames (sized by their segments), decapsulation
+//! and learning, a round trip, foreign traffic
 //! passed untouched, hostile inputs dropped by reason.
 //!
 //! The maps are pinned under a bpffs directory of the test's own and
@@ -28,6 +29,7 @@ use halb_common::{
 };
 
 const TC_ACT_UNSPEC: u32 = u32::MAX;
+const TC_ACT_OK: u32 = 0;
 const TC_ACT_SHOT: u32 = 2;
 const TC_ACT_REDIRECT: u32 = 7;
 const LOCAL: [u8; 4] = [172, 16, 1, 150];
@@ -38,9 +40,12 @@ const VNI: u32 = 42;
 const MAC_A: [u8; 6] = [0x02, 0, 0, 0, 0, 0x0a];
 const MAC_B: [u8; 6] = [0x02, 0, 0, 0, 0, 0x0b];
 const BROADCAST: [u8; 6] = [0xff; 6];
-/// Size of `struct __sk_buff`; `mark` is at offset 8.
+/// Size of `struct __sk_buff`; `mark` is at offset 8, `gso_segs` at 164,
+/// `gso_size` at 176 (the only fields a test run takes besides these).
 const SKB_CTX_LEN: usize = 192;
 const MARK_OFFSET: usize = 8;
+const GSO_SEGS_OFFSET: usize = 164;
+const GSO_SIZE_OFFSET: usize = 176;
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
@@ -61,10 +66,50 @@ fn inner_ipv4(dst: [u8; 6], src: [u8; 6], source_port: u16, payload: usize) -> V
     let checksum = ipv4_checksum(&ip);
     ip[10..12].copy_from_slice(&checksum.to_be_bytes());
     frame.extend_from_slice(&ip);
+    push_udp(&mut frame, source_port, payload);
+    frame
+}
+
+/// Appends a UDP header `source_port -> 7` and `payload` bytes of data
+/// (checksum 0).
+fn push_udp(frame: &mut Vec<u8>, source_port: u16, payload: usize) {
     frame.extend_from_slice(&source_port.to_be_bytes());
     frame.extend_from_slice(&7u16.to_be_bytes());
     frame.extend_from_slice(&u16::try_from(8 + payload).unwrap().to_be_bytes());
     frame.extend_from_slice(&[0, 0]);
+    frame.extend((0..payload).map(|i| u8::try_from(i % 251).unwrap()));
+}
+
+/// An inner IPv6/UDP frame `src -> dst` with `payload` bytes of data.
+fn inner_ipv6(dst: [u8; 6], src: [u8; 6], payload: usize) -> Vec<u8> {
+    let mut frame = Vec::new();
+    frame.extend_from_slice(&dst);
+    frame.extend_from_slice(&src);
+    frame.extend_from_slice(&0x86ddu16.to_be_bytes());
+    frame.extend_from_slice(&[0x60, 0, 0, 0]);
+    frame.extend_from_slice(&u16::try_from(8 + payload).unwrap().to_be_bytes());
+    frame.extend_from_slice(&[17, 64]);
+    frame.extend_from_slice(&[0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    frame.extend_from_slice(&[0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3]);
+    push_udp(&mut frame, 1000, payload);
+    frame
+}
+
+/// An inner IPv4/TCP frame (20-byte IPv4, 32-byte TCP header with
+/// options, as Linux sends with timestamps) carrying `payload` bytes: what
+/// an endpoint's TSO hands down as one GSO frame.
+fn inner_tcp(dst: [u8; 6], src: [u8; 6], payload: usize) -> Vec<u8> {
+    let mut frame = inner_ipv4(dst, src, 40000, 0);
+    frame.truncate(14 + 20);
+    frame[23] = 6;
+    let total = u16::try_from(20 + 32 + payload).unwrap();
+    frame[16..18].copy_from_slice(&total.to_be_bytes());
+    let mut header = [0u8; 32];
+    header[0..2].copy_from_slice(&40000u16.to_be_bytes());
+    header[2..4].copy_from_slice(&5201u16.to_be_bytes());
+    header[12] = 8 << 4;
+    header[13] = 0x10;
+    frame.extend_from_slice(&header);
     frame.extend((0..payload).map(|i| u8::try_from(i % 251).unwrap()));
     frame
 }
@@ -173,6 +218,7 @@ impl Harness {
                 local,
                 underlay_ifindex: 1,
                 tunnel_ifindex: 1,
+                peer_ifindex: 1,
                 remote_count,
                 mtu: 1450,
                 ttl: 64,
@@ -184,10 +230,28 @@ impl Harness {
     /// Runs `program` on `frame` with `skb->mark = mark`: verdict, bytes
     /// out, mark out.
     fn run(&self, program: &'static str, frame: &[u8], mark: u32) -> (u32, Vec<u8>, u32) {
+        self.run_gso(program, frame, mark, 0)
+    }
+
+    /// As [`run`](Self::run), on a GSO frame of segments of `gso_size`
+    /// payload bytes (0: not GSO). A test run can set `gso_size` and
+    /// `gso_segs` but not the GSO type.
+    fn run_gso(
+        &self,
+        program: &'static str,
+        frame: &[u8],
+        mark: u32,
+        gso_size: u32,
+    ) -> (u32, Vec<u8>, u32) {
         let program = self.datapath.program(program).unwrap();
         let mut out = vec![0u8; frame.len() + 256];
         let mut ctx_in = [0u8; SKB_CTX_LEN];
         ctx_in[MARK_OFFSET..MARK_OFFSET + 4].copy_from_slice(&mark.to_ne_bytes());
+        if gso_size > 0 {
+            let segs = u32::try_from(frame.len()).unwrap().div_ceil(gso_size);
+            ctx_in[GSO_SEGS_OFFSET..GSO_SEGS_OFFSET + 4].copy_from_slice(&segs.to_ne_bytes());
+            ctx_in[GSO_SIZE_OFFSET..GSO_SIZE_OFFSET + 4].copy_from_slice(&gso_size.to_ne_bytes());
+        }
         let mut ctx_out = [0u8; SKB_CTX_LEN];
         let result = program
             .test_run(TestRunOptions {
@@ -312,6 +376,12 @@ fn broadcast_and_unknown_unicast_are_flooded_to_every_vtep() {
         harness.run(PROG_VXLAN_ENCAP, &out, VXLAN_MARK_MAGIC | VXLAN_MARK_SEND);
     assert_eq!((verdict, mark), (TC_ACT_REDIRECT, 0));
     assert_eq!(resent, out, "not encapsulated twice");
+    // Before crossing the veth (at the tunnel port's egress) the frame
+    // still says ARP: it is let through unchanged, mark kept.
+    let (verdict, passed, mark) =
+        harness.run(PROG_VXLAN_ENCAP, &arp, VXLAN_MARK_MAGIC | VXLAN_MARK_SEND);
+    assert_eq!((verdict, mark), (TC_ACT_OK, VXLAN_MARK_MAGIC | VXLAN_MARK_SEND));
+    assert_eq!(passed, arp);
     // Unknown unicast floods too.
     let unknown = inner_ipv4(MAC_B, MAC_A, 1000, 20);
     let (verdict, out, mark) = harness.encap(&unknown);
@@ -324,6 +394,48 @@ fn broadcast_and_unknown_unicast_are_flooded_to_every_vtep() {
     assert_eq!(verdict, TC_ACT_SHOT);
     assert_eq!(harness.drops(VxlanDropReason::NoRemote), 1);
     assert_eq!(harness.drops(VxlanDropReason::FloodCopyFailed), 0);
+}
+
+#[test]
+fn ipv6_inner_frames_are_sent_at_once() {
+    let harness = Harness::new(LOCAL, &[REMOTE1]);
+    harness.learn_static(MAC_B, REMOTE1);
+    let inner = inner_ipv6(MAC_B, MAC_A, 200);
+    let (verdict, out, mark) = harness.encap(&inner);
+    assert_eq!(verdict, TC_ACT_REDIRECT, "sent with bpf_redirect_neigh");
+    assert_eq!(mark, 0, "tunnelled: the outer protocol is IPv4, no recirculation");
+    check_outer(&out, &inner, REMOTE1);
+    assert_eq!(harness.total_drops(), 0);
+}
+
+#[test]
+fn gso_frames_are_sized_by_their_segments() {
+    let harness = Harness::new(LOCAL, &[REMOTE1]);
+    harness.learn_static(MAC_B, REMOTE1);
+    // 2 segments of 1398 bytes (a test run takes at most a page): each
+    // wire segment is 14 + 20 + 32 + 1398 = 1464 bytes, exactly mtu + 14,
+    // so the 2862-byte frame is not too big.
+    let frame = inner_tcp(MAC_B, MAC_A, 2 * 1398);
+    let (verdict, out, _) = harness.run_gso(PROG_VXLAN_ENCAP, &frame, 0, 1398);
+    assert_eq!(verdict, TC_ACT_SHOT);
+    assert_eq!(out, frame, "dropped unchanged");
+    assert_eq!(harness.drops(VxlanDropReason::TooBig), 0, "segments fit the MTU");
+    // A test run cannot set the GSO type, which the kernel needs to mark
+    // the frame as tunnelled; a GSO frame is never sent unmarked.
+    assert_eq!(harness.drops(VxlanDropReason::EncapFailed), 1);
+    // One byte more per segment does not fit.
+    let (verdict, _, _) = harness.run_gso(PROG_VXLAN_ENCAP, &frame, 0, 1399);
+    assert_eq!(verdict, TC_ACT_SHOT);
+    assert_eq!(harness.drops(VxlanDropReason::TooBig), 1);
+    // Segments of a GSO frame that is not TCP/UDP cannot be sized.
+    let mut other = frame.clone();
+    other[23] = 47;
+    assert_eq!(harness.run_gso(PROG_VXLAN_ENCAP, &other, 0, 1398).0, TC_ACT_SHOT);
+    assert_eq!(harness.drops(VxlanDropReason::GsoFrame), 1);
+    // Whole, the same frame is far over the MTU.
+    assert_eq!(harness.encap(&frame).0, TC_ACT_SHOT);
+    assert_eq!(harness.drops(VxlanDropReason::TooBig), 2);
+    assert_eq!(harness.event("encapsulated"), 0);
 }
 
 #[test]
@@ -380,9 +492,13 @@ fn decapsulation_delivers_the_inner_frame_and_learns() {
 fn encapsulation_round_trips_through_decapsulation() {
     let sender = Harness::new(LOCAL, &[REMOTE1]);
     let receiver = Harness::new(REMOTE1, &[LOCAL]);
-    for inner in
-        [inner_ipv4(MAC_B, MAC_A, 4242, 1400), inner_arp(MAC_A), inner_ipv4(MAC_B, MAC_A, 1, 0)]
-    {
+    for inner in [
+        inner_ipv4(MAC_B, MAC_A, 4242, 1400),
+        inner_arp(MAC_A),
+        inner_ipv4(MAC_B, MAC_A, 1, 0),
+        inner_ipv6(MAC_B, MAC_A, 100),
+        inner_tcp(MAC_B, MAC_A, 1398),
+    ] {
         let (verdict, mut wire, _) = sender.encap(&inner);
         assert_eq!(verdict, TC_ACT_REDIRECT);
         // What bpf_redirect_neigh writes: the underlay MACs.
@@ -390,7 +506,7 @@ fn encapsulation_round_trips_through_decapsulation() {
         assert_eq!(receiver.decap(&wire), (TC_ACT_REDIRECT, inner.clone()));
     }
     assert_eq!(receiver.tables.fdb().unwrap()[&Mac(MAC_A)].vtep, LOCAL);
-    assert_eq!(receiver.event("decapsulated"), 3);
+    assert_eq!(receiver.event("decapsulated"), 5);
 }
 
 #[test]

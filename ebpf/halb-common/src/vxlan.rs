@@ -5,10 +5,12 @@
 //! `vxlan_decap.rs` for the kernel side):
 //!
 //! ```text
-//!  endpoints -- internal bridge -- tunnel port (veth) ==== peer (veth)  [vxlan_encap, TC ingress]
-//!                                                                          | redirect_neigh
-//!                                                                          v
-//!  remote VTEP <---------------- underlay (external bridge, VTEP address) [vxlan_decap, TC ingress]
+//!  endpoints -- internal bridge -- tunnel port ===(veth)=== peer
+//!                         [vxlan_encap, TC egress]          [vxlan_encap, TC ingress:
+//!                             |            ^                 non-IP frames marked "send"]
+//!              redirect_neigh |            | out of the peer, GRO on the tunnel port
+//!                             v            |
+//!  remote VTEP <---> underlay (external bridge, VTEP address) [vxlan_decap, TC ingress]
 //! ```
 //!
 //! The daemon writes [`VxlanConfig`] (one slot), the remote VTEPs
@@ -31,13 +33,15 @@ pub const VXLAN_MAX_VNI: u32 = 0x00ff_ffff;
 /// range 49152-65535), chosen from the inner flow's hash.
 pub const VXLAN_SRC_PORT_MIN: u16 = 49152;
 
-/// `skb->mark` values the encap program uses to recirculate frames through
-/// its own ingress (bpf_clone_redirect / bpf_redirect with BPF_F_INGRESS):
-/// the upper 16 bits say "ours", the lower bits what to do.
+/// `skb->mark` values the encap program uses to send frames out of the
+/// tunnel port once more (bpf_clone_redirect / bpf_redirect, back into the
+/// program): the upper 16 bits say "ours", the lower bits what to do.
 pub const VXLAN_MARK_MAGIC: u32 = 0x4c58_0000;
 pub const VXLAN_MARK_MASK: u32 = 0xffff_0000;
-/// Low bits: an already encapsulated frame, send it to the underlay. Low
-/// bits below this value: a flood copy for remote slot N.
+/// Low bits: an already encapsulated non-IP frame, send it to the underlay
+/// once it has crossed the veth (where the kernel sets `skb->protocol`
+/// from the outer header). Low bits below this value: a flood copy for
+/// remote slot N.
 pub const VXLAN_MARK_SEND: u32 = 0x8000;
 
 /// What the daemon configured (slot 0 of `VXLAN_CONFIG`).
@@ -52,13 +56,18 @@ pub struct VxlanConfig {
     /// Interface the encapsulated frames leave through (the external
     /// bridge holding `local`), for bpf_redirect_neigh.
     pub underlay_ifindex: u32,
-    /// The veth end the decapsulated frames are sent out of (arriving on
-    /// the tunnel port of the internal bridge).
+    /// The tunnel port (the veth end in the internal bridge): flood copies
+    /// and encapsulated non-IP frames are sent out of it (back into the
+    /// encap program).
     pub tunnel_ifindex: u32,
+    /// The tunnel port's veth peer: decapsulated frames are sent out of it
+    /// and arrive on the tunnel port through the veth's GRO.
+    pub peer_ifindex: u32,
     /// Valid slots of `VXLAN_REMOTES`.
     pub remote_count: u32,
-    /// Largest inner IP packet (inner frame = mtu + 14); larger frames are
-    /// dropped and counted (`too_big`).
+    /// Largest inner IP packet (inner frame = mtu + 14; for a GSO frame,
+    /// each of its segments); larger frames are dropped and counted
+    /// (`too_big`).
     pub mtu: u16,
     /// Outer IPv4 TTL.
     pub ttl: u8,
@@ -102,9 +111,11 @@ pub struct VxlanFdbEntry {
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VxlanEvent {
-    /// Frames encapsulated and sent (each flood copy counts).
+    /// Frames encapsulated and sent (each flood copy counts; a GSO
+    /// super-frame counts once).
     Encapsulated = 0,
-    /// Frames decapsulated and delivered to the tunnel port.
+    /// Frames decapsulated and delivered to the tunnel port (a GSO
+    /// super-frame counts once).
     Decapsulated = 1,
     /// Broadcast, multicast and unknown unicast frames replicated to every
     /// remote VTEP (counted once per original frame).
@@ -136,7 +147,8 @@ impl VxlanEvent {
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VxlanDropReason {
-    /// Encap: inner frame larger than mtu + 14 (no ICMP is sent).
+    /// Encap: inner frame (or one segment of a GSO frame) larger than
+    /// mtu + 14 (no ICMP is sent).
     TooBig = 0,
     /// Shorter than an Ethernet header (encap), or the inner frame is
     /// (decap).
@@ -164,8 +176,10 @@ pub enum VxlanDropReason {
     DecapFailed = 11,
     /// Encap: the program runs but the daemon wrote no configuration.
     NotConfigured = 12,
-    /// Encap: a segmentation-offload (GSO) frame reached the program; the
-    /// tunnel port is created with gso_max_segs 1 so this should not happen.
+    /// Encap: a segmentation-offload (GSO) frame that cannot be sent whole:
+    /// not TCP/UDP directly behind IPv4/IPv6 (its segments cannot be
+    /// sized), or its outer IPv4 packet would exceed 65535 bytes (only UDP
+    /// GSO gets that close; TCP leaves room).
     GsoFrame = 13,
     /// Encap: a flood copy could not be cloned (counted per copy).
     FloodCopyFailed = 14,
@@ -244,7 +258,7 @@ pub const fn ipv4_checksum(header: &[u8; 20]) -> u16 {
 #[cfg(feature = "user")]
 mod pod {
     // SAFETY: repr(C), explicit-width integers and byte arrays, no padding
-    // (4*5 + 2 + 1 + 1 = 24 bytes).
+    // (4*6 + 2 + 1 + 1 = 28 bytes).
     unsafe impl aya::Pod for super::VxlanConfig {}
     // SAFETY: 4 bytes, no padding.
     unsafe impl aya::Pod for super::VxlanRemote {}
@@ -260,7 +274,7 @@ mod tests {
 
     #[test]
     fn layouts_have_no_hidden_padding() {
-        assert_eq!(core::mem::size_of::<VxlanConfig>(), 24);
+        assert_eq!(core::mem::size_of::<VxlanConfig>(), 28);
         assert_eq!(core::mem::size_of::<VxlanRemote>(), 4);
         assert_eq!(core::mem::size_of::<VxlanMac>(), 8);
         assert_eq!(core::mem::size_of::<VxlanFdbEntry>(), 16);

@@ -8,9 +8,12 @@
 //! - `vrrp_advert`: TC ingress on a balancer's VRRP interface;
 //! - `stp_port`: TC ingress and egress on every port of a bridge whose
 //!   spanning tree halb runs;
-//! - `vxlan_encap`: TC ingress on the VXLAN tunnel port's veth peer;
+//! - `vxlan_encap`: TC egress on the VXLAN tunnel port and ingress on its
+//!   veth peer;
 //! - `vxlan_decap`: TC ingress on the VXLAN underlay (external bridge);
-//! - `vxlan_header`: the outer headers both share (build and checks).
+//! - `vxlan_header`: the outer headers both share (build and checks);
+//! - `vxlan_push`, `vxlan_segment`: encapsulation (GSO-aware) and the
+//!   wire size of a GSO frame's segments.
 #![no_std]
 #![no_main]
 
@@ -22,6 +25,8 @@ mod vrrp_advert;
 mod vxlan_decap;
 mod vxlan_encap;
 mod vxlan_header;
+mod vxlan_push;
+mod vxlan_segment;
 
 #[cfg(not(test))]
 #[panic_handler]

@@ -13,7 +13,19 @@
 //! header are removed behind the outer Ethernet header, which is then
 //! overwritten with the inner one), and is redirected out of the tunnel
 //! port's peer, arriving on the internal bridge as if received on the
-//! tunnel port.
+//! tunnel port. The daemon turns GRO on at the tunnel port and TSO off at
+//! the peer, which makes the veth hand these frames to the tunnel port's
+//! NAPI with GRO: consecutive TCP segments of a flow are merged again
+//! before the bridge and the endpoint see them, as the kernel's vxlan
+//! device does with its GRO cells (the sender's bridge device segments
+//! UDP-tunnelled GSO frames: it offers no tunnel offloads).
+//!
+//! GSO: a UDP-tunnelled GSO super-frame (from halb's encapsulation or the
+//! kernel's vxlan device) is decapsulated whole with a fixed gso_size (the
+//! inner segments keep their size). adjust_room cannot clear the tunnel
+//! GSO type nor `skb->encapsulation`: every veth and bridge accepts such a
+//! frame as it is, and software segmentation follows the headers the frame
+//! has, so the leftovers do not change what arrives.
 //!
 //! Checksums: bpf_skb_adjust_room downgrades CHECKSUM_UNNECESSARY to
 //! CHECKSUM_NONE (no BPF_F_ADJ_ROOM_NO_CSUM_RESET), so an outer "verified"
@@ -21,7 +33,10 @@
 //! valid because only bytes in front of the inner payload move.
 
 use aya_ebpf::{
-    bindings::{bpf_adj_room_mode::BPF_ADJ_ROOM_MAC, BPF_NOEXIST, TC_ACT_SHOT, TC_ACT_UNSPEC},
+    bindings::{
+        bpf_adj_room_mode::BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_FIXED_GSO, BPF_NOEXIST, TC_ACT_SHOT,
+        TC_ACT_UNSPEC,
+    },
     helpers::{bpf_ktime_get_ns, bpf_redirect, bpf_skb_change_tail},
     macros::classifier,
     programs::TcContext,
@@ -57,7 +72,7 @@ pub fn vxlan_decap(ctx: TcContext) -> i32 {
 #[inline(always)]
 fn try_vxlan_decap(ctx: &TcContext) -> Result<Option<i32>, VxlanDropReason> {
     let config = match VXLAN_CONFIG.get(0) {
-        Some(config) if config.tunnel_ifindex != 0 => *config,
+        Some(config) if config.peer_ifindex != 0 => *config,
         _ => return Ok(None),
     };
     let frame = Frame::new(ctx);
@@ -130,14 +145,15 @@ fn try_vxlan_decap(ctx: &TcContext) -> Result<Option<i32>, VxlanDropReason> {
     // Bytes [14, inner_offset + 14): outer IPv4, UDP, VXLAN and the inner
     // Ethernet header, i.e. `inner_offset` bytes behind the outer Ethernet.
     let removed = inner_offset as i32;
-    ctx.adjust_room(-removed, BPF_ADJ_ROOM_MAC, 0).map_err(|_| VxlanDropReason::DecapFailed)?;
+    ctx.adjust_room(-removed, BPF_ADJ_ROOM_MAC, u64::from(BPF_F_ADJ_ROOM_FIXED_GSO))
+        .map_err(|_| VxlanDropReason::DecapFailed)?;
     ctx.store(0, &inner_eth, 0).map_err(|_| VxlanDropReason::DecapFailed)?;
     if config.learning != 0 {
         learn(inner_source, source);
     }
     count_slot(&VXLAN_STATS, VxlanEvent::Decapsulated as u32, inner_len as u32);
     // SAFETY: plain helper call.
-    Ok(Some(unsafe { bpf_redirect(config.tunnel_ifindex, 0) } as i32))
+    Ok(Some(unsafe { bpf_redirect(config.peer_ifindex, 0) } as i32))
 }
 
 /// Records that `mac` lives behind `vtep`, unless a static entry says

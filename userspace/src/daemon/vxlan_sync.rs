@@ -4,9 +4,9 @@
 //!
 //! Start (and a reload that adds `[host.vxlan]` or changes its plumbing:
 //! underlay, bridge, tunnel port, namespace): create the veth tunnel port
-//! ([`super::vxlan_tunnel`]), attach `vxlan_decap` at TC ingress of the
-//! underlay and `vxlan_encap` at TC ingress of the tunnel port's peer (TCX,
-//! in the host's datapath instance), then write the maps. A reload that
+//! ([`super::vxlan_tunnel`]), write the maps, attach `vxlan_decap` at TC
+//! ingress of the underlay and `vxlan_encap` at TC egress of the tunnel
+//! port and TC ingress of its peer (TCX, in the host's datapath instance). A reload that
 //! changes only VNI, local address, remotes, static FDB entries, TTL, MTU
 //! or ageing rewrites the maps in place: nothing is detached or recreated,
 //! traffic keeps flowing.
@@ -19,6 +19,7 @@
 
 use std::{path::PathBuf, time::Duration};
 
+use aya::programs::TcAttachType;
 use tokio::{sync::watch, task::JoinHandle};
 
 use super::{vxlan_tunnel, Daemon};
@@ -45,6 +46,7 @@ pub struct VxlanHost {
     pin_dir: PathBuf,
     underlay_ifindex: u32,
     tunnel_ifindex: u32,
+    peer_ifindex: u32,
     wanted: watch::Sender<Vxlan>,
     ageing: JoinHandle<()>,
     /// Why the last map update failed, if it did.
@@ -128,12 +130,14 @@ impl Daemon {
             Ok::<_, String>((
                 index(&config.underlay)
                     .map_err(|err| format!("underlay {}: {err}", config.underlay))?,
+                index(&config.tunnel_port)
+                    .map_err(|err| format!("{}: {err}", config.tunnel_port))?,
                 index(&config.tunnel_peer)
                     .map_err(|err| format!("{}: {err}", config.tunnel_peer))?,
             ))
         })
         .map_err(|err| err.to_string())?;
-        let (underlay_ifindex, tunnel_ifindex) = match indexes {
+        let (underlay_ifindex, tunnel_ifindex, peer_ifindex) = match indexes {
             Ok(indexes) => indexes,
             Err(err) => {
                 let _ = vxlan_tunnel::delete(&handle, &config.tunnel_port).await;
@@ -150,6 +154,7 @@ impl Daemon {
             pin_dir,
             underlay_ifindex,
             tunnel_ifindex,
+            peer_ifindex,
             wanted,
             ageing,
             error: None,
@@ -161,12 +166,13 @@ impl Daemon {
             return Err(err);
         }
         let datapath = self.instances.get_mut(HOST_INSTANCE).expect("loaded above");
-        for (program, interface) in
-            [(PROG_VXLAN_DECAP, &config.underlay), (PROG_VXLAN_ENCAP, &config.tunnel_peer)]
-        {
-            if let Err(err) =
-                datapath.attach_program(program, &host.point(interface), host.netns.as_ref())
-            {
+        for (program, interface, direction) in attach_points(config) {
+            if let Err(err) = datapath.attach_program_at(
+                program,
+                &host.point(interface),
+                host.netns.as_ref(),
+                direction,
+            ) {
                 self.abandon_vxlan(host, &handle).await;
                 return Err(err.to_string());
             }
@@ -192,10 +198,7 @@ impl Daemon {
 
     fn detach_vxlan(&mut self, host: &VxlanHost) {
         if let Some(datapath) = self.instances.get_mut(HOST_INSTANCE) {
-            for (program, interface) in [
-                (PROG_VXLAN_ENCAP, &host.config.tunnel_peer),
-                (PROG_VXLAN_DECAP, &host.config.underlay),
-            ] {
+            for (program, interface, _) in attach_points(&host.config).into_iter().rev() {
                 if let Err(err) = datapath.detach_program(program, &host.point(interface)) {
                     tracing::warn!(%err, program, "cannot detach");
                 }
@@ -271,6 +274,17 @@ impl Daemon {
     }
 }
 
+/// Where the programs go: decapsulation at the underlay's ingress,
+/// encapsulation at the tunnel port's egress (the bridge's frames) and at
+/// its peer's ingress (frames that crossed the veth).
+fn attach_points(config: &Vxlan) -> [(&'static str, &String, TcAttachType); 3] {
+    [
+        (PROG_VXLAN_DECAP, &config.underlay, TcAttachType::Ingress),
+        (PROG_VXLAN_ENCAP, &config.tunnel_port, TcAttachType::Egress),
+        (PROG_VXLAN_ENCAP, &config.tunnel_peer, TcAttachType::Ingress),
+    ]
+}
+
 fn report_of(config: &Vxlan) -> VxlanReport {
     VxlanReport {
         vni: config.vni,
@@ -297,6 +311,7 @@ fn apply(host: &VxlanHost, config: &Vxlan) -> Result<(), String> {
             local: config.local.octets(),
             underlay_ifindex: host.underlay_ifindex,
             tunnel_ifindex: host.tunnel_ifindex,
+            peer_ifindex: host.peer_ifindex,
             remote_count: u32::try_from(config.remotes.len()).unwrap_or(0),
             mtu: config.mtu,
             ttl: config.ttl,

@@ -1,12 +1,23 @@
 //! The tunnel port of the VXLAN datapath: a veth pair created by the daemon
 //! in the host namespace through rtnetlink. `<tunnel_port>` joins the
-//! internal bridge; `<tunnel_port>-dp` carries the `vxlan_encap` program.
+//! internal bridge and carries `vxlan_encap` at TC egress (frames the
+//! bridge sends to the remote hosts are encapsulated there, GSO frames
+//! whole) and receives the decapsulated frames into its ingress;
+//! `<tunnel_port>-dp` carries `vxlan_encap` at TC ingress for the frames
+//! that must cross the veth once (encapsulated non-IP frames).
 //!
 //! Why these settings:
-//! - `gso_max_segs 1` on both ends: the kernel segments GSO frames (TSO'd
-//!   TCP from the endpoints' veths) before handing them to the tunnel port,
-//!   so the encap program only sees wire-sized frames and never has to fix
-//!   up segmentation metadata under the outer headers;
+//! - default GSO limits: the endpoints' TSO/GSO frames reach the program
+//!   whole and are encapsulated as UDP tunnel GSO frames (one program run
+//!   per 64 KB of TCP instead of one per segment);
+//! - GRO on the tunnel port, TSO off on the peer: decapsulated frames are
+//!   sent out of the peer, and a veth hands a frame to the receiving end's
+//!   NAPI (where GRO merges a flow's consecutive TCP segments again) only
+//!   when GRO is on there and the sending end has no TSO. The sender's
+//!   bridge device segments tunnelled GSO frames (a bridge offers no
+//!   tunnel offloads), so without this the endpoints would get one
+//!   1450-byte segment at a time where the kernel's vxlan device, with its
+//!   GRO cells, hands them 64 KB;
 //! - MTU [`TUNNEL_LINK_MTU`] on both ends: the bridge hands every frame to
 //!   the program, which drops and counts (`too_big`) what exceeds the
 //!   configured VXLAN MTU, instead of the bridge dropping it silently;
@@ -15,7 +26,7 @@
 
 use futures_util::TryStreamExt as _;
 use rtnetlink::{
-    packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute},
+    packet_route::link::{InfoData, InfoKind, InfoVeth},
     Handle, LinkMessageBuilder, LinkUnspec, LinkVeth,
 };
 
@@ -30,6 +41,8 @@ pub const TUNNEL_LINK_MTU: u32 = 65_535;
 pub enum TunnelError {
     #[error("{what}: {cause}")]
     Netlink { what: String, cause: String },
+    #[error("offloads of {device}: {cause}")]
+    Offload { device: String, cause: String },
     #[error(transparent)]
     Netns(#[from] crate::netns::NetnsError),
 }
@@ -79,12 +92,10 @@ pub async fn create(
     let peer = LinkMessageBuilder::<LinkUnspec>::new()
         .name(config.tunnel_peer.clone())
         .mtu(TUNNEL_LINK_MTU)
-        .append_extra_attribute(LinkAttribute::GsoMaxSegs(1))
         .build();
     let pair = LinkMessageBuilder::<LinkVeth>::new_with_info_kind(InfoKind::Veth)
         .name(config.tunnel_port.clone())
         .mtu(TUNNEL_LINK_MTU)
-        .append_extra_attribute(LinkAttribute::GsoMaxSegs(1))
         .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
         .build();
     handle.link().add(pair).execute().await.map_err(netlink_error(format!(
@@ -92,6 +103,15 @@ pub async fn create(
         config.tunnel_port, config.tunnel_peer
     )))?;
     disable_ipv6(netns, &[&config.tunnel_port, &config.tunnel_peer])?;
+    for (device, offload, on) in
+        [(&config.tunnel_port, Offload::Gro, true), (&config.tunnel_peer, Offload::Tso, false)]
+    {
+        // Only the receive path's batching depends on it: the tunnel works
+        // without, so a refusal is reported, not fatal.
+        if let Err(err) = set_offload(netns, device, offload, on) {
+            tracing::warn!(%device, ?offload, on, %err, "offload not set; decapsulated TCP reaches the bridge unmerged");
+        }
+    }
     let port = index_of(handle, &config.tunnel_port).await?.unwrap_or(0);
     let peer = index_of(handle, &config.tunnel_peer).await?.unwrap_or(0);
     handle
@@ -134,6 +154,54 @@ fn disable_ipv6(netns: Option<&Netns>, devices: &[&str]) -> Result<(), TunnelErr
         if let Err(err) = std::fs::write(&path, "1") {
             tracing::debug!(%path, %err, "IPv6 not disabled");
         }
+    }
+    Ok(())
+}
+
+/// The offloads the tunnel sets, as legacy ethtool commands
+/// (`linux/ethtool.h`: `ETHTOOL_SGRO`, `ETHTOOL_STSO`; STSO covers every TSO
+/// flavour).
+#[derive(Clone, Copy, Debug)]
+enum Offload {
+    Gro = 0x2c,
+    Tso = 0x1f,
+}
+
+/// `struct ethtool_value`.
+#[repr(C)]
+struct EthtoolValue {
+    cmd: u32,
+    data: u32,
+}
+
+/// `ethtool -K <device> gro|tso on|off` inside `netns` (SIOCETHTOOL).
+fn set_offload(
+    netns: Option<&Netns>,
+    device: &str,
+    offload: Offload,
+    on: bool,
+) -> Result<(), TunnelError> {
+    use std::os::fd::AsRawFd as _;
+    let error = |cause: String| TunnelError::Offload { device: device.to_owned(), cause };
+    let _guard = netns.map(Netns::enter).transpose()?;
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)
+        .map_err(|err| error(err.to_string()))?;
+    let name = device.as_bytes();
+    if name.len() >= libc::IFNAMSIZ {
+        return Err(error("name too long".into()));
+    }
+    let mut value = EthtoolValue { cmd: offload as u32, data: u32::from(on) };
+    // SAFETY: ifreq is plain old data; all zeroes is a valid value.
+    let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (slot, byte) in request.ifr_name.iter_mut().zip(name) {
+        *slot = libc::c_char::from_ne_bytes([*byte]);
+    }
+    request.ifr_ifru.ifru_data = std::ptr::from_mut(&mut value).cast();
+    // SAFETY: SIOCETHTOOL reads the NUL-terminated name and the
+    // ethtool_value `ifru_data` points to, both alive for the call.
+    let rc = unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCETHTOOL, &mut request) };
+    if rc != 0 {
+        return Err(error(std::io::Error::last_os_error().to_string()));
     }
     Ok(())
 }

@@ -394,9 +394,24 @@ impl Bench<'_> {
                 ]
             };
             let ext_before = ext(self);
+            let frames =
+                |b: &Self| (b.halb_event(0, "encapsulated"), b.halb_event(1, "decapsulated"));
+            let frames_before = frames(self);
             r.tcp1 = self.tcp(1, &mut r.notes)?;
             r.tcp4 = self.tcp(4, &mut r.notes)?;
             let ext_after = ext(self);
+            if t == Tunnel::Halb {
+                let ((encap, decap), (encap0, decap0)) = (frames(self), frames_before);
+                let average = |now: (u64, u64), before: (u64, u64)| {
+                    let packets = now.0.saturating_sub(before.0);
+                    (packets, now.1.saturating_sub(before.1) / packets.max(1))
+                };
+                let (encap_n, encap_avg) = average(encap, encap0);
+                let (decap_n, decap_avg) = average(decap, decap0);
+                observations.push(format!(
+                    "halb: during the TCP runs the sender's host encapsulated {encap_n} frames averaging {encap_avg} bytes (GSO frames kept whole) and the receiver's host decapsulated {decap_n} averaging {decap_avg} bytes (the sender's bridge device vswout segments tunnelled GSO frames: a bridge offers no tunnel offloads, for the kernel's vxlan device too)"
+                ));
+            }
             let d = |i: usize| ext_after[i].saturating_sub(ext_before[i]);
             observations.push(format!(
                 "{}: during the TCP runs {} packets were dropped at full CPU input backlogs (softnet_stat, whole machine); the sender retransmitted {} segments (RTO timeouts {}, SACK reordering events {}); the receiver queued {} segments out of order and dropped {} at a full receive queue",
@@ -639,6 +654,14 @@ impl Bench<'_> {
         v.get(0).cloned()
     }
 
+    /// halb's (packets, bytes) of `event` ("encapsulated", "decapsulated") on `host`.
+    fn halb_event(&self, host: usize, event: &str) -> (u64, u64) {
+        self.halb_stats(host).map_or((0, 0), |s| {
+            let c = &s["counters"][event];
+            (c["packets"].as_u64().unwrap_or(0), c["bytes"].as_u64().unwrap_or(0))
+        })
+    }
+
     /// Drops halb counted on either host, if any.
     fn halb_drops(&self) -> Option<String> {
         let mut parts = Vec::new();
@@ -699,11 +722,12 @@ impl Bench<'_> {
                 ));
             }
             Tunnel::Halb => {
-                let d = detail("vxl0-dp");
+                let d = detail("vxl0");
                 out.push(format!(
-                    "halb: tunnel port vxl0-dp gso_max_segs {} (TSO/GSO frames are segmented to the 1450-byte MTU before encap, so TCP pays one encap per segment where the kernel device encapsulates a 64 KB GSO frame once), outer UDP checksum 0; vxl0: {}",
+                    "halb: tunnel port vxl0 gso_max_segs {} (encap at its TC egress keeps TSO/GSO frames whole: UDP tunnel GSO), outer UDP checksum 0; vxl0: {}; peer vxl0-dp (decapsulated frames leave through it; TSO off so the veth hands them to vxl0's GRO): {}",
                     word_after(&d, "gso_max_segs").unwrap_or_else(|| "?".into()),
-                    features(&h0, "vxl0")
+                    features(&h0, "vxl0"),
+                    features(&h0, "vxl0-dp")
                 ));
             }
         }
