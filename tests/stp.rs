@@ -6,8 +6,10 @@
 //! Each test uses its own namespace prefix (`hst<pid>-<n>`), so tests run
 //! in parallel and never touch a lab a user has up. Kernel bridges and
 //! STP-mode tests use fast timers (hello 1 s, max age 6 s, forward delay
-//! 4 s); the RSTP test keeps the defaults (forward delay 15 s) so "did not
-//! wait for forward delay" is unmistakable. Times are printed and asserted
+//! 4 s); the all-halb RSTP test keeps the defaults (forward delay 15 s) so
+//! "did not wait for forward delay" is unmistakable. The reload test adds,
+//! changes and removes a bridge in a running daemon (SIGHUP and `halb
+//! reload`) while watching for loops. Times are printed and asserted
 //! against generous bounds.
 
 use std::{
@@ -18,7 +20,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use halb_tests::{halb_bin, sh, terminate};
+use halb_tests::{halb_bin, sh, signal, terminate};
 use serde_json::Value;
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -134,22 +136,27 @@ impl Net {
         ports: &[&str],
         path_cost: Option<u32>,
     ) {
+        let bridge = bridge_toml(protocol, priority, timers, ports, path_cost);
+        self.start_daemon(node, &[], &bridge);
+    }
+
+    /// Writes `node`'s daemon config: its namespace, the `interfaces` its
+    /// classifier observes (a daemon needs something to do), then `bridges`
+    /// (TOML `[[host.bridge]]` blocks, possibly none).
+    fn write_config(&self, node: &str, interfaces: &[&str], bridges: &str) -> PathBuf {
         let config = self.dir.join(format!("{node}.toml"));
-        let mut text = format!(
-            "[daemon]\nnode = \"{}\"\n\n[host]\nnetns = \"{}\"\n\n[[host.bridge]]\nname = \"br0\"\nprotocol = \"{protocol}\"\npriority = {priority}\nhello_time = {}\nmax_age = {}\nforward_delay = {}\n",
+        let text = format!(
+            "[daemon]\nnode = \"{}\"\n\n[host]\nnetns = \"{}\"\ninterfaces = {interfaces:?}\n{bridges}",
             self.node_name(node),
             self.ns(node),
-            timers.0,
-            timers.1,
-            timers.2
         );
-        for port in ports {
-            text.push_str(&format!("\n[[host.bridge.port]]\nname = \"to-{port}\"\n"));
-            if let Some(cost) = path_cost {
-                text.push_str(&format!("path_cost = {cost}\n"));
-            }
-        }
         std::fs::write(&config, text).unwrap();
+        config
+    }
+
+    /// Starts halb on switch `node` (see [`Net::write_config`]).
+    fn start_daemon(&mut self, node: &str, interfaces: &[&str], bridges: &str) {
+        let config = self.write_config(node, interfaces, bridges);
         let log = std::fs::File::create(self.dir.join(format!("{node}.log"))).unwrap();
         let child = Command::new(halb_bin())
             .args(["run", "--config"])
@@ -272,6 +279,27 @@ impl Drop for Net {
 }
 
 const FAST: (u64, u64, u64) = (1, 6, 4);
+
+/// One `[[host.bridge]]` block for br0 over the ports `to-<peer>`.
+fn bridge_toml(
+    protocol: &str,
+    priority: u16,
+    timers: (u64, u64, u64),
+    ports: &[&str],
+    path_cost: Option<u32>,
+) -> String {
+    let mut text = format!(
+        "\n[[host.bridge]]\nname = \"br0\"\nprotocol = \"{protocol}\"\npriority = {priority}\nhello_time = {}\nmax_age = {}\nforward_delay = {}\n",
+        timers.0, timers.1, timers.2
+    );
+    for port in ports {
+        text.push_str(&format!("\n[[host.bridge.port]]\nname = \"to-{port}\"\n"));
+        if let Some(cost) = path_cost {
+            text.push_str(&format!("path_cost = {cost}\n"));
+        }
+    }
+    text
+}
 
 /// The lab's triangle: kernel root `k1` (priority 4096), kernel bridge `k2`
 /// and a halb bridge `h`, one cable between each pair. Returns the net with
@@ -510,4 +538,190 @@ fn three_rstp_bridges_converge_fast_and_never_loop() {
             assert!(port["datapath"]["bpdu_in"].as_u64().unwrap_or(0) > 0, "{node}: {port}");
         }
     }
+}
+
+/// Cables of `net` forwarding at both ends, by the kernels' port states
+/// (halb keeps them in line: its discarding ports are `disabled` there,
+/// and it opens the kernel port before its datapath, closes it after).
+fn open_cables(net: &Net, cables: &[(&str, &str)]) -> usize {
+    let views: BTreeMap<&str, BTreeMap<String, String>> = cables
+        .iter()
+        .flat_map(|(a, b)| [*a, *b])
+        .map(|node| (node, net.kernel_states(node)))
+        .collect();
+    cables
+        .iter()
+        .filter(|(a, b)| {
+            is_forwarding(&views[a], &format!("to-{b}"))
+                && is_forwarding(&views[b], &format!("to-{a}"))
+        })
+        .count()
+}
+
+/// halb's role and state of `port` on `node`, as `"Role/state"`.
+fn role_state(net: &Net, node: &str, port: &str) -> String {
+    net.halb_ports(node)
+        .get(port)
+        .map(|(role, state, _)| format!("{role}/{state}"))
+        .unwrap_or_default()
+}
+
+/// Reloading `[[host.bridge]]` (SIGHUP and `halb reload`) adds, changes
+/// and removes a bridge's STP without restarting the daemon, and no loop
+/// opens at any point. A triangle: halb RSTP on `a` (root, 4096) and `b`
+/// (32768); `c` (36864) starts with kernel STP under a daemon that runs no
+/// bridge. Reload 1 adds br0 to c's daemon (it takes the bridge from the
+/// kernel; c's port to b stays the blocked one); reload 2 changes c's
+/// priority to 0 (c becomes root, the block moves to b's port to a);
+/// reload 3 removes the block (the kernel's STP takes c back; cutting c's
+/// cable to a then re-converges through b: the kernel uses the port halb
+/// had blocked). Throughout, c pings a every 20 ms: a duplicated reply
+/// means a loop; and the three cables are never all forwarding.
+#[test]
+fn reload_adds_changes_and_removes_a_bridge_without_a_loop() {
+    let mut net = Net::new();
+    net.switch("a", Switch::Halb, "10.79.0.1/24");
+    net.switch("b", Switch::Halb, "10.79.0.2/24");
+    net.switch("c", Switch::Kernel(36864), "10.79.0.3/24");
+    net.cable("a", "b");
+    net.cable("a", "c");
+    net.cable("b", "c");
+    // Cost 2 everywhere, as the kernel's 10G veth ports: c's root path
+    // cost is the same under either STP, so b wins the b-c segment.
+    let halb_c = |priority| bridge_toml("rstp", priority, FAST, &["a", "b"], Some(2));
+    net.start_halb("a", "rstp", 4096, FAST, &["b", "c"], Some(2));
+    net.start_halb("b", "rstp", 32768, FAST, &["a", "c"], Some(2));
+    // c's daemon observes its ports (classifier only) and runs no bridge.
+    let observed = ["to-a", "to-b"];
+    net.start_daemon("c", &observed, "");
+    let c_pid = net.daemons.last().map(|(_, child)| child.id()).unwrap();
+    let cables = [("a", "b"), ("a", "c"), ("b", "c")];
+    let mut samples = 0;
+    let mut loops = 0;
+    let mut watch = |net: &Net| {
+        samples += 1;
+        if open_cables(net, &cables) == cables.len() {
+            loops += 1;
+        }
+    };
+
+    net.wait("kernel c blocks its port to b, a is root", Duration::from_secs(40), || {
+        watch(&net);
+        let c = net.kernel_states("c");
+        is_forwarding(&c, "to-a")
+            && c.get("to-b").map(String::as_str) == Some("blocking")
+            && role_state(&net, "b", "to-c") == "Designated/forwarding"
+            && role_state(&net, "b", "to-a") == "Root/forwarding"
+    });
+    assert!(net.halb_bridge("c").is_none(), "c's daemon runs no bridge yet");
+    assert!(net.ping("c", "10.79.0.2"), "c reaches b through a");
+    // Bounded by a count (5 minutes): with `-w` ping would stop at the first
+    // error notification (the cut below).
+    let ping_log = net.dir.join("ping.log");
+    let mut pinger = Command::new("ip")
+        .args(["netns", "exec", &net.ns("c"), "ping", "-n", "-i", "0.02", "-c", "15000"])
+        .arg("10.79.0.1")
+        .stdout(std::fs::File::create(&ping_log).unwrap())
+        .stderr(Stdio::null())
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("ping");
+
+    // 1. Add: c's daemon takes br0 over from the kernel (`halb reload`).
+    net.write_config("c", &observed, &halb_c(36864));
+    let reload = |net: &Net| {
+        let out = Command::new(halb_bin())
+            .args(["reload", "--node", &net.node_name("c"), "--run-dir"])
+            .arg(net.run_dir())
+            .output()
+            .expect("halb reload");
+        assert!(out.status.success(), "reload: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    reload(&net);
+    let took =
+        net.wait("halb runs c: port to a root, to b alternate", Duration::from_secs(40), || {
+            watch(&net);
+            net.halb_bridge("c").is_some_and(|r| r["state"] == "running")
+                && role_state(&net, "c", "to-a") == "Root/forwarding"
+                && role_state(&net, "c", "to-b").starts_with("Alternate/")
+        });
+    println!("reload 1 (add): c under halb after {took:?}");
+    let stp_state =
+        sh(&["ip", "netns", "exec", &net.ns("c"), "cat", "/sys/class/net/br0/bridge/stp_state"]);
+    assert_eq!(String::from_utf8_lossy(&stp_state.stdout).trim(), "0", "kernel STP off on c");
+
+    // 2. Change: c's priority 0 makes it root (SIGHUP).
+    net.write_config("c", &observed, &halb_c(0));
+    // SAFETY: kill(2) on the pid of our own child, still running.
+    assert_eq!(unsafe { libc::kill(i32::try_from(c_pid).unwrap(), libc::SIGHUP) }, 0);
+    let took = net.wait("c root, b's port to a alternate", Duration::from_secs(40), || {
+        watch(&net);
+        net.halb_bridge("c").is_some_and(|r| {
+            r["state"] == "running"
+                && r["root_id"].as_str().is_some_and(|id| id.starts_with("0000."))
+        }) && role_state(&net, "c", "to-a") == "Designated/forwarding"
+            && role_state(&net, "c", "to-b") == "Designated/forwarding"
+            && role_state(&net, "a", "to-c") == "Root/forwarding"
+            && role_state(&net, "b", "to-a").starts_with("Alternate/")
+    });
+    println!("reload 2 (change): c root after {took:?}");
+    // And back (SIGHUP again): c's port to b is the blocked one when the
+    // bridge is handed back to the kernel below.
+    net.write_config("c", &observed, &halb_c(36864));
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(i32::try_from(c_pid).unwrap(), libc::SIGHUP) }, 0);
+    let took = net.wait("a root again, c's port to b alternate", Duration::from_secs(40), || {
+        watch(&net);
+        role_state(&net, "c", "to-a") == "Root/forwarding"
+            && role_state(&net, "c", "to-b").starts_with("Alternate/")
+            && role_state(&net, "b", "to-a") == "Root/forwarding"
+    });
+    println!("reload 3 (change back): a root after {took:?}");
+
+    // 3. Remove: the kernel's STP runs c again (`halb reload`).
+    net.write_config("c", &observed, "");
+    reload(&net);
+    let took = net.wait("kernel STP back on c, a root again", Duration::from_secs(40), || {
+        watch(&net);
+        let stp = Command::new("ip")
+            .args(["netns", "exec", &net.ns("c"), "cat", "/sys/class/net/br0/bridge/stp_state"])
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+            .unwrap_or_default();
+        let c = net.kernel_states("c");
+        stp == "1"
+            && net.halb_bridge("c").is_none()
+            && is_forwarding(&c, "to-a")
+            && role_state(&net, "b", "to-a") == "Root/forwarding"
+    });
+    println!("reload 4 (remove): kernel STP on c after {took:?}");
+    // The kernel uses every port again: without c's cable to a, c
+    // reaches a through its port to b.
+    net.set_cable("a", "c", false);
+    let took = net.wait("c reaches a through b", Duration::from_secs(40), || {
+        watch(&net);
+        net.ping("c", "10.79.0.1")
+    });
+    println!("kernel c re-converged through b {took:?} after the cut");
+    net.set_cable("a", "c", true);
+    net.wait("c's kernel tree back: port to b blocking", Duration::from_secs(40), || {
+        watch(&net);
+        net.kernel_states("c").get("to-b").map(String::as_str) == Some("blocking")
+    });
+
+    signal(&pinger, libc::SIGINT);
+    let _ = pinger.wait();
+    let text = std::fs::read_to_string(&ping_log).unwrap_or_default();
+    let replies = text.lines().filter(|line| line.contains("bytes from")).count();
+    let duplicates = text.lines().filter(|line| line.contains("(DUP!)")).count();
+    println!("{samples} samples of the cables, {loops} with a loop; ping: {replies} replies, {duplicates} duplicated");
+    assert!(replies > 100, "c kept reaching a: {text}");
+    assert_eq!(duplicates, 0, "a loop duplicated replies: {text}");
+    assert_eq!(loops, 0, "all three cables forwarding in {loops} of {samples} samples");
+    let log = net.log("c");
+    assert_eq!(log.matches("daemon ready").count(), 1, "c's daemon never restarted:\n{log}");
+    assert!(
+        net.daemons.iter_mut().all(|(_, child)| child.try_wait().unwrap().is_none()),
+        "a daemon exited"
+    );
 }

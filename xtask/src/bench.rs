@@ -2,12 +2,12 @@
 //! the scenario lab. A benchmark is not a test: it prints figures and the targets
 //! (met / not met) and fails only when it cannot measure.
 //!
-//! One subcommand per component: `vrrp` ([`vrrp`], on the scenario lab), `proxy` ([`proxy`])
-//! and `vxlan` ([`vxlan`]), the last two on small topologies of their own; `stp` joins when
-//! its halb implementation does, as one more arm of [`BenchCommand`]. Shared pieces:
-//! [`sampler`] (open-loop HTTP sampling from inside a lab namespace), [`outage`] (gaps
-//! between answers, run statistics), [`report`] (the table), [`proxy_env`] (namespaces,
-//! processes by PID, bounded commands and CPU accounting of the throughput benches).
+//! One subcommand per component: `vrrp` ([`vrrp`]) and `stp` ([`stp`]) on the scenario lab,
+//! `proxy` ([`proxy`]) and `vxlan` ([`vxlan`]) on small topologies of their own. Shared
+//! pieces: [`sampler`] (open-loop HTTP sampling from inside a lab namespace), [`outage`]
+//! (gaps between answers, run statistics), [`report`] (the table), [`proxy_env`]
+//! (namespaces, processes by PID, bounded commands and CPU accounting of the throughput
+//! benches).
 
 pub mod outage;
 pub mod proxy;
@@ -16,6 +16,9 @@ pub mod proxy_wrk;
 pub mod report;
 pub mod sampler;
 pub mod soak;
+pub mod stp;
+pub mod stp_loops;
+pub mod stp_results;
 pub mod vrrp;
 pub mod vxlan;
 pub mod vxlan_iperf;
@@ -25,9 +28,7 @@ use clap::{Args, Subcommand};
 
 /// Benchmarks on the scenario lab (root only; each brings up its own lab and removes it).
 #[derive(Args, Debug)]
-#[command(
-    after_help = "`vrrp`, `proxy` and `vxlan` exist today; the benchmark of halb's STP (#5) comes with that implementation."
-)]
+#[command(after_help = "`vrrp` (#4), `stp` (#5), `proxy` (#6), `vxlan` (#3).")]
 pub struct BenchArgs {
     #[command(subcommand)]
     pub bench: BenchCommand,
@@ -41,6 +42,10 @@ pub enum BenchCommand {
     /// L7 proxy throughput: haproxy 2.6 and halb's proxy, one thread each on the same core,
     /// same nginx backends, wrk keep-alive and close, bodies 0 B / 1 KiB / 64 KiB.
     Proxy(proxy::ProxyArgs),
+    /// STP re-convergence as a client sees it: kernel STP, halb STP and halb RSTP (standard
+    /// timers) on a forwarding link and on the root bridge failing, and duplicated frames
+    /// (loops).
+    Stp(stp::StpArgs),
     /// VXLAN: the kernel's vxlan device and halb's eBPF tunnel between two hosts: small-frame
     /// packets/s at < 0.5 % loss, TCP throughput (1 and 4 streams), CPU per packet.
     Vxlan(vxlan::VxlanArgs),
@@ -50,6 +55,7 @@ pub enum BenchCommand {
 pub fn main(args: BenchArgs) -> Result<()> {
     match args.bench {
         BenchCommand::Vrrp(a) => vrrp::run(&a),
+        BenchCommand::Stp(a) => stp::run(&a),
         BenchCommand::Proxy(a) => proxy::run(&a),
         BenchCommand::Vxlan(a) => vxlan::run(&a),
     }
@@ -73,14 +79,14 @@ mod tests {
 
     #[test]
     fn unknown_benchmarks_are_clear_errors() {
-        for name in ["stp", "nonsense"] {
+        for name in ["nonsense", "mstp"] {
             let Err(err) = Cli::try_parse_from(["xtask", "bench", name]) else {
                 panic!("bench {name} parsed")
             };
             let text = err.to_string();
             assert!(text.contains(&format!("unrecognized subcommand '{name}'")), "{text}");
         }
-        for name in ["vrrp", "proxy", "vxlan"] {
+        for name in ["vrrp", "stp", "proxy", "vxlan"] {
             assert!(Cli::try_parse_from(["xtask", "bench", name]).is_ok(), "{name}");
         }
     }

@@ -22,7 +22,7 @@ enum Command {
     Lab(xtask::lab::LabArgs),
     /// Set up, bring the lab up, walk through the four checkpoints, tear down.
     Demo(xtask::lab::DemoArgs),
-    /// Benchmarks against the classic tools: `cargo xtask bench vrrp|proxy|vxlan`.
+    /// Benchmarks against the classic tools: `cargo xtask bench vrrp|proxy|vxlan|stp`.
     Bench(xtask::bench::BenchArgs),
     /// Fuzz what halb parses itself (HTTP heads, BPDUs, VRRP adverts) with cargo fuzz.
     Fuzz(xtask::fuzz::FuzzArgs),

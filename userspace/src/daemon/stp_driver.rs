@@ -17,7 +17,9 @@
 //!    priority) and feed `port_up` for every port with carrier.
 //!
 //! Stop: if the kernel ran STP before (`stp_state` 1 or 2), it is handed
-//! back and restarts its own tree from blocking. Otherwise the kernel port
+//! back and restarts its own tree: ports that forwarded keep forwarding
+//! until its BPDUs say otherwise, ports halb kept discarding restart from
+//! blocking ([`bridge::reset_kernel_port`]). Otherwise the kernel port
 //! states are left as they are: ports the tree blocked stay LISTENING, so
 //! stopping halb never opens a loop, but nothing adapts to later changes
 //! (and a port whose carrier comes back goes FORWARDING, as with any
@@ -341,7 +343,10 @@ impl Running {
         }
         if self.stp_before != 0 {
             match bridge::set_stp_state(&self.netlink, &self.config.name, self.stp_before).await {
-                Ok(()) => tracing::info!(stp_state = self.stp_before, "kernel STP restored"),
+                Ok(()) => {
+                    tracing::info!(stp_state = self.stp_before, "kernel STP restored");
+                    self.restart_kernel_ports().await;
+                }
                 Err(err) => tracing::warn!(%err, "kernel STP not restored"),
             }
         }
@@ -408,6 +413,31 @@ impl Running {
             self.reapply_kernel_state(index).await;
         } else {
             self.bridge.port_down(now, index);
+        }
+    }
+
+    /// After the kernel's STP is back: the ports halb kept discarding are
+    /// DISABLED in the kernel, where its STP would leave them until their
+    /// link goes down and up (a blocked port would never serve again).
+    /// Re-initialise each one that has carrier: the kernel restarts it
+    /// from BLOCKING through its own listening and learning, while the
+    /// programs, still attached, discard.
+    async fn restart_kernel_ports(&self) {
+        let status = self.bridge.status();
+        for (index, port) in self.ports.iter().enumerate() {
+            let discarding =
+                kernel_state(status.ports[index].state) == kernel_state(PortState::Disabled);
+            if !(self.carrier[index] && discarding) {
+                continue;
+            }
+            match bridge::reset_kernel_port(&self.netlink, port.ifindex).await {
+                Ok(()) => {
+                    tracing::info!(port = %port.name, "kernel STP restarts the port from blocking");
+                }
+                Err(err) => {
+                    tracing::warn!(port = %port.name, %err, "port left disabled for the kernel's STP");
+                }
+            }
         }
     }
 

@@ -215,7 +215,8 @@ pub fn ratio(all: &[Series], stack: BenchStack, scenario: Scenario) -> Option<f6
     (!theirs.is_zero()).then(|| ours.as_secs_f64() / theirs.as_secs_f64())
 }
 
-fn stats_cell(s: Option<Stats>) -> (String, String) {
+/// A statistics cell pair: median, and `min-max` (`-` when nothing was measured).
+pub fn stats_cell(s: Option<Stats>) -> (String, String) {
     match s {
         Some(s) => (ms(s.median).to_string(), format!("{}-{}", ms(s.min), ms(s.max))),
         None => ("-".into(), "-".into()),
@@ -329,7 +330,7 @@ pub fn targets(all: &[Series], interval: Duration, soak: Option<&SoakResult>) ->
 }
 
 /// Brings the bench lab down when dropped.
-struct LabDown<'a>(&'a Lab);
+pub struct LabDown<'a>(pub &'a Lab);
 
 impl Drop for LabDown<'_> {
     fn drop(&mut self) {
@@ -435,7 +436,7 @@ pub fn run(args: &VrrpArgs) -> Result<()> {
 /// clients resolving the VIP afresh, and a client left pointing at a balancer that gave the
 /// VIP up does not spoil the next run), waits for health and for every server up on both
 /// haproxies.
-fn restore(lab: &Lab, config: &LabConfig) -> Result<()> {
+pub fn restore(lab: &Lab, config: &LabConfig) -> Result<()> {
     for f in faults::failed(lab) {
         lab::heal(lab, &f)?;
     }
