@@ -615,6 +615,12 @@ fn check_vxlan(ctx: &mut Ctx) -> Result<()> {
         "{pairs}/{pairs} internal pairs ping (bal1, bal2, serv1-3: one broadcast domain over VXLAN: {})",
         tunnels.join(", ")
     ));
+    // Checkpoint 3 has just cut bal1 off the servers behind the other host
+    // and back: its health checks must have them up again first.
+    let config = ctx.config.clone();
+    for (s, _) in topo::SERVERS {
+        wait_server(lab, &config, "bal1", s, true, Duration::from_secs(15))?;
+    }
     let replies = fetch(lab, "user", 9)?;
     let t = tally(&replies);
     ensure!(t.len() == 3, "bal1 does not spread over serv1, serv2 and serv3: {}", show(&t));
