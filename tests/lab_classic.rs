@@ -7,22 +7,12 @@
 
 use std::time::Duration;
 
+use halb_tests::{lab_namespaces, LabGuard};
 use xtask::lab::{
     self, down, faults, health, kernel, sys, up, Fault, Lab, LabConfig, Stack, StpTimers,
 };
 
 const PREFIX: &str = "hlt-classic";
-
-/// Brings the lab down on drop (test failure or success).
-struct LabGuard(Lab);
-
-impl Drop for LabGuard {
-    fn drop(&mut self) {
-        if let Err(e) = down::down(&self.0) {
-            eprintln!("lab down failed: {e:#}");
-        }
-    }
-}
 
 fn require_root() {
     assert!(sys::require_root().is_ok(), "the lab tests need root (network namespaces)");
@@ -30,15 +20,6 @@ fn require_root() {
 
 fn fast_classic() -> LabConfig {
     LabConfig::new(Stack::classic(), StpTimers::Fast, false)
-}
-
-fn lab_namespaces() -> Vec<String> {
-    let out = sys::ip(&["netns", "list"]).unwrap();
-    out.lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|n| n.starts_with(&format!("{PREFIX}-")))
-        .map(String::from)
-        .collect()
 }
 
 #[test]
@@ -50,7 +31,7 @@ fn classic_lab_passes_the_four_checkpoints_and_leaves_nothing() {
 
     let guard = LabGuard(lab.clone());
     up::up(&lab, &fast_classic()).unwrap();
-    assert_eq!(lab_namespaces().len(), 11);
+    assert_eq!(lab_namespaces(PREFIX).len(), 11);
     let again = up::up(&lab, &fast_classic()).unwrap_err().to_string();
     assert!(again.contains("already up"), "{again}");
 
@@ -86,7 +67,7 @@ fn classic_lab_passes_the_four_checkpoints_and_leaves_nothing() {
     let procs: Vec<sys::Proc> = lab.recorded().into_iter().map(|(_, _, p)| p).collect();
     assert!(procs.len() >= 7, "expected nginx x3, keepalived x2, haproxy x2: {procs:?}");
     drop(guard);
-    assert!(lab_namespaces().is_empty(), "namespaces left: {:?}", lab_namespaces());
+    assert!(lab_namespaces(PREFIX).is_empty(), "namespaces left: {:?}", lab_namespaces(PREFIX));
     assert!(!lab.dir.exists(), "run dir {} left", lab.dir.display());
     for p in procs {
         assert!(!p.alive(), "process {} survived lab down", p.pid);

@@ -12,6 +12,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use halb_tests::{lab_namespaces, LabGuard};
 use xtask::lab::{
     self, down, health, kernel,
     plan::{StackKind, StackSpec},
@@ -20,28 +21,8 @@ use xtask::lab::{
 
 const PREFIX: &str = "hlt-halb";
 
-/// Brings the lab down on drop (test failure or success).
-struct LabGuard(Lab);
-
-impl Drop for LabGuard {
-    fn drop(&mut self) {
-        if let Err(e) = down::down(&self.0) {
-            eprintln!("lab down failed: {e:#}");
-        }
-    }
-}
-
 fn config(spec: StackSpec) -> LabConfig {
     LabConfig::new(Stack::parse(&spec).unwrap(), StpTimers::Fast, false)
-}
-
-fn lab_namespaces() -> Vec<String> {
-    let out = sys::ip(&["netns", "list"]).unwrap();
-    out.lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|n| n.starts_with(&format!("{PREFIX}-")))
-        .map(String::from)
-        .collect()
 }
 
 fn services(lab: &Lab) -> Vec<(String, String)> {
@@ -64,7 +45,7 @@ fn proxy_answers(lab: &Lab, ip: [u8; 4]) -> bool {
 }
 
 fn assert_gone(lab: &Lab, procs: &[sys::Proc]) {
-    assert!(lab_namespaces().is_empty(), "namespaces left: {:?}", lab_namespaces());
+    assert!(lab_namespaces(PREFIX).is_empty(), "namespaces left: {:?}", lab_namespaces(PREFIX));
     assert!(!lab.dir.exists(), "run dir {} left", lab.dir.display());
     for host in ["host1", "host2"] {
         let pins = std::path::Path::new("/sys/fs/bpf/halb").join(lab.daemon_node(host));

@@ -9,6 +9,7 @@
 //! own prefix (`hlt-hstp`); a guard brings it down even when an assertion fails. Takes
 //! about a minute and a half.
 
+use halb_tests::{lab_namespaces, LabGuard};
 use xtask::lab::{
     self, down, kernel,
     plan::{StackKind, StackSpec},
@@ -16,26 +17,6 @@ use xtask::lab::{
 };
 
 const PREFIX: &str = "hlt-hstp";
-
-/// Brings the lab down on drop (test failure or success).
-struct LabGuard(Lab);
-
-impl Drop for LabGuard {
-    fn drop(&mut self) {
-        if let Err(e) = down::down(&self.0) {
-            eprintln!("lab down failed: {e:#}");
-        }
-    }
-}
-
-fn lab_namespaces() -> Vec<String> {
-    let out = sys::ip(&["netns", "list"]).unwrap();
-    out.lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|n| n.starts_with(&format!("{PREFIX}-")))
-        .map(String::from)
-        .collect()
-}
 
 #[test]
 fn halb_stack_with_halb_stp_passes_the_four_checkpoints() {
@@ -82,7 +63,7 @@ fn halb_stack_with_halb_stp_passes_the_four_checkpoints() {
 
     let procs: Vec<sys::Proc> = lab.recorded().into_iter().map(|(_, _, p)| p).collect();
     drop(guard);
-    assert!(lab_namespaces().is_empty(), "namespaces left: {:?}", lab_namespaces());
+    assert!(lab_namespaces(PREFIX).is_empty(), "namespaces left: {:?}", lab_namespaces(PREFIX));
     assert!(!lab.dir.exists(), "run dir {} left", lab.dir.display());
     for node in topo::DAEMON_NODES {
         let pins = std::path::Path::new("/sys/fs/bpf/halb").join(lab.daemon_node(node));

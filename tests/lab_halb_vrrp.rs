@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use halb_tests::{lab_namespaces, LabGuard};
 use xtask::lab::{
     self, down, faults, health, kernel,
     plan::{StackSpec, VrrpTiming},
@@ -17,29 +18,9 @@ use xtask::lab::{
 
 const PREFIX: &str = "hlt-hvrrp";
 
-/// Brings the lab down on drop (test failure or success).
-struct LabGuard(Lab);
-
-impl Drop for LabGuard {
-    fn drop(&mut self) {
-        if let Err(e) = down::down(&self.0) {
-            eprintln!("lab down failed: {e:#}");
-        }
-    }
-}
-
 fn config(vrrp: &str) -> LabConfig {
     let stack = Stack::parse(&StackSpec { vrrp: Some(vrrp), ..StackSpec::default() }).unwrap();
     LabConfig::new(stack, StpTimers::Fast, false)
-}
-
-fn lab_namespaces() -> Vec<String> {
-    let out = sys::ip(&["netns", "list"]).unwrap();
-    out.lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|n| n.starts_with(&format!("{PREFIX}-")))
-        .map(String::from)
-        .collect()
 }
 
 fn pins(lab: &Lab, host: &str) -> std::path::PathBuf {
@@ -47,7 +28,7 @@ fn pins(lab: &Lab, host: &str) -> std::path::PathBuf {
 }
 
 fn assert_gone(lab: &Lab, procs: &[sys::Proc]) {
-    assert!(lab_namespaces().is_empty(), "namespaces left: {:?}", lab_namespaces());
+    assert!(lab_namespaces(PREFIX).is_empty(), "namespaces left: {:?}", lab_namespaces(PREFIX));
     assert!(!lab.dir.exists(), "run dir {} left", lab.dir.display());
     for host in ["host1", "host2"] {
         assert!(!pins(lab, host).exists(), "pins {} left", pins(lab, host).display());

@@ -1,6 +1,7 @@
 //! Helpers shared by halb's integration tests: the daemon binary under
 //! test, running commands that must succeed, and stopping child processes
-//! the way an operator would (SIGTERM, then SIGKILL after a grace period).
+//! the way an operator would (SIGTERM, then SIGKILL after a grace period),
+//! and the guard that brings a test lab down whatever happens.
 
 use std::{
     path::{Path, PathBuf},
@@ -190,4 +191,26 @@ impl Drop for NsHttpServer {
             let _ = thread.join();
         }
     }
+}
+
+/// Brings a test lab down on drop, so a failed assertion leaves nothing.
+pub struct LabGuard(pub xtask::lab::Lab);
+
+impl Drop for LabGuard {
+    fn drop(&mut self) {
+        if let Err(e) = xtask::lab::down::down(&self.0) {
+            eprintln!("lab down failed: {e:#}");
+        }
+    }
+}
+
+/// The network namespaces of the lab with `prefix` that exist now.
+#[must_use]
+pub fn lab_namespaces(prefix: &str) -> Vec<String> {
+    let out = xtask::lab::sys::ip(&["netns", "list"]).unwrap();
+    out.lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| n.starts_with(&format!("{prefix}-")))
+        .map(String::from)
+        .collect()
 }
