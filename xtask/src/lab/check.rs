@@ -621,10 +621,19 @@ fn check_vxlan(ctx: &mut Ctx) -> Result<()> {
     for (s, _) in topo::SERVERS {
         wait_server(lab, &config, "bal1", s, true, Duration::from_secs(15))?;
     }
-    let replies = fetch(lab, "user", 9)?;
+    // Reach is what counts here, not the rotation (checkpoint 3 judges that):
+    // haproxy may favour a server that has just come back for a few
+    // requests, so ask in rounds of 9, at most 4.
+    let mut replies = Vec::new();
+    for _ in 0..4 {
+        replies.extend(fetch(lab, "user", 9)?);
+        if tally(&replies).len() == 3 {
+            break;
+        }
+    }
     let t = tally(&replies);
     ensure!(t.len() == 3, "bal1 does not spread over serv1, serv2 and serv3: {}", show(&t));
-    ctx.fig(format!("9 requests via bal1 reach all three servers: {}", show(&t)));
+    ctx.fig(format!("{} requests via bal1 reach all three servers: {}", replies.len(), show(&t)));
     // Capture on host1's root port: the tunnel to host2 crosses it.
     let vsw = topo::bridge("vswout1").context("vswout1")?;
     let st = kernel::read_bridge(lab, vsw)?;
