@@ -350,8 +350,10 @@ fn stp_bridge_among_kernel_bridges_blocks_where_8021d_says() {
     let report = net.halb_bridge("h").unwrap();
     assert!(report["root_id"].as_str().unwrap().starts_with("1000."), "k1 is root: {report}");
     assert_eq!(report["root_port"], "to-k1");
-    assert!(net.ping("h", "10.77.0.1"), "h reaches k1 over the tree");
-    assert!(net.ping("h", "10.77.0.2"), "h reaches k2 over the tree (through k1)");
+    net.wait("h reaches k1 over the tree", Duration::from_secs(5), || net.ping("h", "10.77.0.1"));
+    net.wait("h reaches k2 over the tree (through k1)", Duration::from_secs(5), || {
+        net.ping("h", "10.77.0.2")
+    });
 
     // Cut h's root cable: h's port to k2 must take over (listening,
     // learning: twice the forward delay in STP).
@@ -612,9 +614,11 @@ fn reload_adds_changes_and_removes_a_bridge_without_a_loop() {
             && c.get("to-b").map(String::as_str) == Some("blocking")
             && role_state(&net, "b", "to-c") == "Designated/forwarding"
             && role_state(&net, "b", "to-a") == "Root/forwarding"
+            && role_state(&net, "a", "to-c") == "Designated/forwarding"
     });
     assert!(net.halb_bridge("c").is_none(), "c's daemon runs no bridge yet");
-    assert!(net.ping("c", "10.79.0.2"), "c reaches b through a");
+    // The first ping also resolves b's address; give it a few tries.
+    net.wait("c reaches b through a", Duration::from_secs(5), || net.ping("c", "10.79.0.2"));
     // Bounded by a count (5 minutes): with `-w` ping would stop at the first
     // error notification (the cut below).
     let ping_log = net.dir.join("ping.log");
