@@ -18,6 +18,11 @@
 //! work runs in their context), and the whole machine's system + irq + softirq time from
 //! /proc/stat minus an idle baseline measured just before (noisy). `perf stat -e cycles` is
 //! checked first; it is not supported on this VM, so CPU time it is.
+//!
+//! Two references without encapsulation follow the tunnels: `flat` (a veth joins each host's
+//! internal bridge to its external one: the inner frames cross the same underlay raw) and
+//! `wire` (a veth joins the two internal bridges: no underlay). They bound what any tunnel
+//! could carry on this path, and the tunnels' own CPU per packet is their path's minus theirs.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -40,7 +45,7 @@ const TCP_TARGET: f64 = 1.0;
 #[derive(Args, Debug)]
 pub struct VxlanArgs {
     /// Tunnels measured, in order.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "kernel,halb")]
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "kernel,halb,flat,wire")]
     pub tunnels: Vec<Tunnel>,
     /// UDP payload bytes of the packet-rate search (iperf3 -l; 64 B gives 106-byte inner frames).
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(16..=1400))]
@@ -84,6 +89,12 @@ pub enum Tunnel {
     Kernel,
     /// halb's `[host.vxlan]` on both hosts (one daemon per host).
     Halb,
+    /// No encapsulation: on each host a veth joins the internal bridge to the external one, so
+    /// the inner frames cross the same underlay raw. What a tunnel whose encapsulation cost
+    /// nothing could carry here (one veth crossing per host more than the kernel's device).
+    Flat,
+    /// No tunnel and no underlay: a veth cable joins the two internal bridges directly.
+    Wire,
 }
 
 impl Tunnel {
@@ -91,6 +102,8 @@ impl Tunnel {
         match self {
             Tunnel::Kernel => "kernel",
             Tunnel::Halb => "halb",
+            Tunnel::Flat => "flat",
+            Tunnel::Wire => "wire",
         }
     }
 }
@@ -208,6 +221,52 @@ pub fn table(kernel: &TunnelResult, halb: &TunnelResult, udp_len: u32) -> String
         ],
     ];
     report::table(&["figure", "kernel", "halb", "halb/kernel", "target"], &rows, &[1, 2, 3])
+}
+
+/// A path without encapsulation (`flat`, `wire`) against both tunnels: the most a tunnel can
+/// reach here, and each tunnel's own CPU per packet (its path's minus the reference's).
+pub fn ceiling(
+    kernel: &TunnelResult,
+    halb: &TunnelResult,
+    wire: &TunnelResult,
+    name: &str,
+) -> Vec<String> {
+    let gbit =
+        |t: Option<TcpResult>| t.map_or_else(|| "-".into(), |t| fmt_sig(t.received_bps / 1e9, 3));
+    let cpu = |r: &TunnelResult| r.cpu.and_then(|c| c.micros_per_packet());
+    let mut out = vec![format!(
+        "{name}: {} packets/s{}, TCP 1 stream {} Gbit/s, 4 streams {} Gbit/s, {} us/packet",
+        cell(wire.pps.map(|p| p.pps), |v| fmt_sig(v, 3)),
+        if wire.pps.is_some_and(|p| p.sender_limited) { " (sender-limited)" } else { "" },
+        gbit(wire.tcp1),
+        gbit(wire.tcp4),
+        cell(cpu(wire), |v| fmt_sig(v, 3)),
+    )];
+    if let (Some(w), Some(k)) = (wire.pps, kernel.pps) {
+        let why = if w.sender_limited {
+            " (at least: the load generator's core caps even this path)"
+        } else {
+            ""
+        };
+        out.push(format!(
+            "{name}/kernel packets/s: {:.2}x{why}",
+            w.pps / k.pps.max(f64::MIN_POSITIVE)
+        ));
+    }
+    match (cpu(kernel), cpu(halb), cpu(wire)) {
+        (Some(k), Some(h), Some(w)) if k > w && h > w => out.push(format!(
+            "the tunnels' CPU per packet beyond {name}'s: kernel {} us, halb {} us -> halb/kernel {:.2}x; that is {:.0} % of the kernel path's cost",
+            fmt_sig(k - w, 3),
+            fmt_sig(h - w, 3),
+            (h - w) / (k - w),
+            (k - w) / k * 100.0
+        )),
+        (Some(_), Some(_), Some(_)) => {
+            out.push(format!("the tunnels' CPU per packet is within the noise of {name}'s"));
+        }
+        _ => {}
+    }
+    out
 }
 
 fn ratio(ours: Option<f64>, theirs: Option<f64>) -> Option<f64> {
@@ -470,8 +529,17 @@ impl Bench<'_> {
         let (kernel, halb) = (get(Tunnel::Kernel), get(Tunnel::Halb));
         println!("\nVXLAN VNI {VNI} between two hosts (namespaces), the same traffic through each tunnel:\n");
         print!("{}", table(kernel, halb, self.args.udp_len));
-        println!("\ntargets (issue #3):");
-        print!("{}", report::targets(&targets(kernel, halb)));
+        for (reference, what) in [
+            (Tunnel::Flat, "flat: no encapsulation, a veth joins each host's internal and external bridges, the inner frames cross the same underlay raw; what a tunnel whose encapsulation cost nothing could carry"),
+            (Tunnel::Wire, "wire: no tunnel and no underlay, a veth cable joins the two internal bridges"),
+        ] {
+            if tunnels.contains(&reference) {
+                println!("\nceiling ({what}):");
+                for line in ceiling(kernel, halb, get(reference), reference.label()) {
+                    println!("  {line}");
+                }
+            }
+        }
         let mut notes = String::new();
         for (t, r) in &results {
             for n in &r.notes {
@@ -607,6 +675,32 @@ impl Bench<'_> {
                     );
                 }
             }
+            Tunnel::Flat => {
+                for host in 0..2 {
+                    let ns = self.host(host);
+                    sys::ip_ns(
+                        &ns,
+                        &[
+                            "link", "add", "flat0", "mtu", "1450", "type", "veth", "peer", "name",
+                            "flat1",
+                        ],
+                    )?;
+                    sys::ip_ns(&ns, &["link", "set", "flat0", "master", "vswin", "up"])?;
+                    sys::ip_ns(&ns, &["link", "set", "flat1", "master", "vswout", "up"])?;
+                }
+            }
+            Tunnel::Wire => {
+                let (h0, h1) = (self.host(0), self.host(1));
+                sys::ip_ns(
+                    &h0,
+                    &[
+                        "link", "add", "wire0", "mtu", "1450", "type", "veth", "peer", "name",
+                        "wire1", "mtu", "1450", "netns", &h1,
+                    ],
+                )?;
+                sys::ip_ns(&h0, &["link", "set", "wire0", "master", "vswin", "up"])?;
+                sys::ip_ns(&h1, &["link", "set", "wire1", "master", "vswin", "up"])?;
+            }
         }
         self.current = Some(t);
         let e0 = self.env.ns("e0");
@@ -633,6 +727,15 @@ impl Bench<'_> {
                         sys::ip_ns(&ns, &["link", "del", "vxl0"])?;
                     }
                 }
+            }
+            // Deleting one end of a veth deletes both.
+            Some(Tunnel::Flat) => {
+                for host in 0..2 {
+                    sys::ip_ns(&self.host(host), &["link", "del", "flat0"])?;
+                }
+            }
+            Some(Tunnel::Wire) => {
+                sys::ip_ns(&self.host(0), &["link", "del", "wire0"])?;
             }
         }
         Ok(())
@@ -730,6 +833,14 @@ impl Bench<'_> {
                     features(&h0, "vxl0-dp")
                 ));
             }
+            Tunnel::Flat => out.push(format!(
+                "flat: veth flat0 (in vswin) - flat1 (in vswout) on each host: {}",
+                features(&h0, "flat0")
+            )),
+            Tunnel::Wire => out.push(format!(
+                "wire: veth wire0 (h0) - wire1 (h1) joins the internal bridges: {}",
+                features(&h0, "wire0")
+            )),
         }
         out
     }
@@ -1061,6 +1172,40 @@ mod tests {
     }
 
     #[test]
+    fn ceiling_against_a_path_without_encapsulation() {
+        let (kernel, halb) = sample();
+        let mut wire = kernel.clone();
+        wire.pps = Some(Pps { pps: 400_000.0, sender_limited: true, steps: 4 });
+        wire.cpu = wire.cpu.map(|c| CpuPerPacket { proc_secs: Some(1.0), ..c });
+        let lines = ceiling(&kernel, &halb, &wire, "wire");
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(
+            lines[0].starts_with("wire: 400000 packets/s (sender-limited), TCP 1 stream 20"),
+            "{lines:?}"
+        );
+        assert!(lines[0].ends_with(", 2.00 us/packet"), "{lines:?}");
+        assert!(
+            lines[1].starts_with(
+                "wire/kernel packets/s: 2.00x (at least: the load generator's core caps"
+            ),
+            "{lines:?}"
+        );
+        assert!(
+            lines[2].contains(
+                "beyond wire's: kernel 2.00 us, halb 1.00 us -> halb/kernel 0.50x; that is 50 %"
+            ),
+            "{lines:?}"
+        );
+        // A reference as costly as a tunnel: no per-tunnel figure.
+        wire.cpu = wire.cpu.map(|c| CpuPerPacket { proc_secs: Some(1.6), ..c });
+        wire.pps = Some(Pps { pps: 250_000.0, sender_limited: false, steps: 4 });
+        let lines = ceiling(&kernel, &halb, &wire, "flat");
+        assert!(lines[1].ends_with("flat/kernel packets/s: 1.25x"), "{lines:?}");
+        assert!(lines[2].contains("within the noise of flat's"), "{lines:?}");
+        assert_eq!(ceiling(&kernel, &halb, &TunnelResult::default(), "flat").len(), 1);
+    }
+
+    #[test]
     fn snmp() {
         let text = "Ip: Forwarding DefaultTTL\nIp: 1 64\nTcp: RtoAlgorithm InSegs InCsumErrors OutRsts\nTcp: 1 100 3 0\nUdp: InDatagrams\nUdp: 5\n";
         assert_eq!(parse_snmp(text, "Tcp", "InCsumErrors"), Some(3));
@@ -1083,7 +1228,7 @@ mod tests {
             args: VxlanArgs,
         }
         let a = Cli::try_parse_from(["x"]).unwrap().args;
-        assert_eq!(a.tunnels, [Tunnel::Kernel, Tunnel::Halb]);
+        assert_eq!(a.tunnels, [Tunnel::Kernel, Tunnel::Halb, Tunnel::Flat, Tunnel::Wire]);
         assert_eq!((a.udp_len, a.udp_secs, a.max_steps, a.cpu_pps), (64, 3, 8, None));
         let a = Cli::try_parse_from(["x", "--tunnels", "halb", "--cpu-pps", "20000"]).unwrap().args;
         assert_eq!((a.tunnels.as_slice(), a.cpu_pps), ([Tunnel::Halb].as_slice(), Some(20_000)));
