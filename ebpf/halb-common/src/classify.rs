@@ -11,113 +11,45 @@ pub const IPPROTO_VRRP: u8 = 112;
 /// Destination MAC of 802.1D BPDUs (Bridge Group Address).
 pub const BPDU_DEST_MAC: [u8; 6] = [0x01, 0x80, 0xc2, 0x00, 0x00, 0x00];
 
-/// What kind of frame the classifier saw. Discriminants are map key values.
-#[repr(u32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FrameClass {
-    /// 802.1D/802.1w BPDU (LLC to 01:80:c2:00:00:00).
-    Bpdu = 0,
-    /// VRRP advertisement (IPv4 protocol 112).
-    Vrrp = 1,
-    /// VXLAN (IPv4/UDP destination port 4789).
-    Vxlan = 2,
-    /// ARP.
-    Arp = 3,
-    /// Any other IPv4 packet.
-    Ipv4 = 4,
-    /// IPv6.
-    Ipv6 = 5,
-    /// Anything else (other EtherTypes, other LLC frames).
-    Other = 6,
-    /// A frame the parser rejected; the reason goes to the malformed map.
-    Malformed = 7,
-}
-
-impl FrameClass {
-    /// Every class, in discriminant order.
-    pub const ALL: [FrameClass; 8] = [
-        FrameClass::Bpdu,
-        FrameClass::Vrrp,
-        FrameClass::Vxlan,
-        FrameClass::Arp,
-        FrameClass::Ipv4,
-        FrameClass::Ipv6,
-        FrameClass::Other,
-        FrameClass::Malformed,
-    ];
-
-    /// The class for a map key value, if it is one.
-    #[must_use]
-    pub fn from_u32(value: u32) -> Option<Self> {
-        Self::ALL.get(value as usize).copied()
-    }
-
-    /// Lower-case name used in status output.
-    #[must_use]
-    pub const fn name(self) -> &'static str {
-        match self {
-            FrameClass::Bpdu => "bpdu",
-            FrameClass::Vrrp => "vrrp",
-            FrameClass::Vxlan => "vxlan",
-            FrameClass::Arp => "arp",
-            FrameClass::Ipv4 => "ipv4",
-            FrameClass::Ipv6 => "ipv6",
-            FrameClass::Other => "other",
-            FrameClass::Malformed => "malformed",
-        }
+keyed_enum! {
+    /// What kind of frame the classifier saw. Discriminants are map key values.
+    pub enum FrameClass {
+        /// 802.1D/802.1w BPDU (LLC to 01:80:c2:00:00:00).
+        Bpdu = 0 => "bpdu",
+        /// VRRP advertisement (IPv4 protocol 112).
+        Vrrp = 1 => "vrrp",
+        /// VXLAN (IPv4/UDP destination port 4789).
+        Vxlan = 2 => "vxlan",
+        /// ARP.
+        Arp = 3 => "arp",
+        /// Any other IPv4 packet.
+        Ipv4 = 4 => "ipv4",
+        /// IPv6.
+        Ipv6 = 5 => "ipv6",
+        /// Anything else (other EtherTypes, other LLC frames).
+        Other = 6 => "other",
+        /// A frame the parser rejected; the reason goes to the malformed map.
+        Malformed = 7 => "malformed",
     }
 }
 
-/// Why a frame was counted as malformed. Discriminants are map key values.
-#[repr(u32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MalformedReason {
-    /// Shorter than an Ethernet header.
-    TruncatedEthernet = 0,
-    /// 802.3 length frame too short for its LLC header.
-    TruncatedLlc = 1,
-    /// Shorter than the minimal IPv4 header, or IHL < 5, or IHL past the end.
-    TruncatedIpv4 = 2,
-    /// IPv4 version field is not 4.
-    BadIpVersion = 3,
-    /// IPv4 total length smaller than the header or larger than the frame.
-    BadIpLength = 4,
-    /// UDP header past the end of the frame.
-    TruncatedUdp = 5,
-    /// ARP shorter than its fixed Ethernet/IPv4 part.
-    TruncatedArp = 6,
-}
-
-impl MalformedReason {
-    /// Every reason, in discriminant order.
-    pub const ALL: [MalformedReason; 7] = [
-        MalformedReason::TruncatedEthernet,
-        MalformedReason::TruncatedLlc,
-        MalformedReason::TruncatedIpv4,
-        MalformedReason::BadIpVersion,
-        MalformedReason::BadIpLength,
-        MalformedReason::TruncatedUdp,
-        MalformedReason::TruncatedArp,
-    ];
-
-    /// The reason for a map key value, if it is one.
-    #[must_use]
-    pub fn from_u32(value: u32) -> Option<Self> {
-        Self::ALL.get(value as usize).copied()
-    }
-
-    /// Lower-case name used in status output.
-    #[must_use]
-    pub const fn name(self) -> &'static str {
-        match self {
-            MalformedReason::TruncatedEthernet => "truncated_ethernet",
-            MalformedReason::TruncatedLlc => "truncated_llc",
-            MalformedReason::TruncatedIpv4 => "truncated_ipv4",
-            MalformedReason::BadIpVersion => "bad_ip_version",
-            MalformedReason::BadIpLength => "bad_ip_length",
-            MalformedReason::TruncatedUdp => "truncated_udp",
-            MalformedReason::TruncatedArp => "truncated_arp",
-        }
+keyed_enum! {
+    /// Why a frame was counted as malformed. Discriminants are map key values.
+    pub enum MalformedReason {
+        /// Shorter than an Ethernet header.
+        TruncatedEthernet = 0 => "truncated_ethernet",
+        /// 802.3 length frame too short for its LLC header.
+        TruncatedLlc = 1 => "truncated_llc",
+        /// Shorter than the minimal IPv4 header, or IHL < 5, or IHL past the end.
+        TruncatedIpv4 = 2 => "truncated_ipv4",
+        /// IPv4 version field is not 4.
+        BadIpVersion = 3 => "bad_ip_version",
+        /// IPv4 total length smaller than the header or larger than the frame.
+        BadIpLength = 4 => "bad_ip_length",
+        /// UDP header past the end of the frame.
+        TruncatedUdp = 5 => "truncated_udp",
+        /// ARP shorter than its fixed Ethernet/IPv4 part.
+        TruncatedArp = 6 => "truncated_arp",
     }
 }
 

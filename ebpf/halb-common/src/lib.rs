@@ -6,6 +6,9 @@
 //! the daemon looks maps up by these constants, never by scattered literals.
 #![no_std]
 
+#[macro_use]
+mod keyed_enum;
+
 pub mod classify;
 pub mod names;
 pub mod stp;

@@ -27,54 +27,16 @@ pub const STP_BPDU_MARK: u32 = 0x5354_5044;
 /// Most ports (over every STP bridge of one datapath instance).
 pub const STP_MAX_PORTS: u32 = 256;
 
-/// The state of one port as the daemon set it. Discriminants are the
-/// `state` field of [`StpPortEntry`].
-#[repr(u32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StpState {
-    Disabled = 0,
-    Blocking = 1,
-    Listening = 2,
-    Discarding = 3,
-    Learning = 4,
-    Forwarding = 5,
-}
-
-impl StpState {
-    pub const ALL: [StpState; 6] = [
-        StpState::Disabled,
-        StpState::Blocking,
-        StpState::Listening,
-        StpState::Discarding,
-        StpState::Learning,
-        StpState::Forwarding,
-    ];
-
-    #[must_use]
-    pub const fn from_u32(value: u32) -> Option<Self> {
-        // A match, not an index into `ALL`: the eBPF programs call this and
-        // a match compiles to compares, with no .rodata load to verify.
-        match value {
-            0 => Some(StpState::Disabled),
-            1 => Some(StpState::Blocking),
-            2 => Some(StpState::Listening),
-            3 => Some(StpState::Discarding),
-            4 => Some(StpState::Learning),
-            5 => Some(StpState::Forwarding),
-            _ => None,
-        }
-    }
-
-    #[must_use]
-    pub const fn name(self) -> &'static str {
-        match self {
-            StpState::Disabled => "disabled",
-            StpState::Blocking => "blocking",
-            StpState::Listening => "listening",
-            StpState::Discarding => "discarding",
-            StpState::Learning => "learning",
-            StpState::Forwarding => "forwarding",
-        }
+keyed_enum! {
+    /// The state of one port as the daemon set it. Discriminants are the
+    /// `state` field of [`StpPortEntry`].
+    pub enum StpState {
+        Disabled = 0 => "disabled",
+        Blocking = 1 => "blocking",
+        Listening = 2 => "listening",
+        Discarding = 3 => "discarding",
+        Learning = 4 => "learning",
+        Forwarding = 5 => "forwarding",
     }
 }
 

@@ -49,102 +49,45 @@ pub struct VrrpMasterInfo {
     pub interval_cs: u16,
 }
 
-/// Why the fast path dropped an advert. Discriminants index the drop map.
-#[repr(u32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VrrpDropReason {
-    /// IP packet shorter than a VRRP header or than its own length.
-    Truncated = 0,
-    /// IP TTL is not 255 (RFC 5798 7.1).
-    BadTtl = 1,
-    /// Not the configured VRRP version.
-    BadVersion = 2,
-    /// Type is not 1 (ADVERTISEMENT).
-    BadType = 3,
-    /// VRID not configured on this interface.
-    UnknownVrid = 4,
-    /// Checksum does not verify.
-    BadChecksum = 5,
-    /// Address count does not match the length.
-    BadAddressCount = 6,
-    /// Advertisement interval of zero.
-    ZeroInterval = 7,
-    /// Not sent to 224.0.0.18.
-    BadDestination = 8,
-    /// Fragmented or with IP options the fast path does not parse.
-    Unparsed = 9,
-}
-
-impl VrrpDropReason {
-    pub const ALL: [VrrpDropReason; 10] = [
-        VrrpDropReason::Truncated,
-        VrrpDropReason::BadTtl,
-        VrrpDropReason::BadVersion,
-        VrrpDropReason::BadType,
-        VrrpDropReason::UnknownVrid,
-        VrrpDropReason::BadChecksum,
-        VrrpDropReason::BadAddressCount,
-        VrrpDropReason::ZeroInterval,
-        VrrpDropReason::BadDestination,
-        VrrpDropReason::Unparsed,
-    ];
-
-    #[must_use]
-    pub fn from_u32(value: u32) -> Option<Self> {
-        Self::ALL.get(value as usize).copied()
-    }
-
-    #[must_use]
-    pub const fn name(self) -> &'static str {
-        match self {
-            VrrpDropReason::Truncated => "truncated",
-            VrrpDropReason::BadTtl => "bad_ttl",
-            VrrpDropReason::BadVersion => "bad_version",
-            VrrpDropReason::BadType => "bad_type",
-            VrrpDropReason::UnknownVrid => "unknown_vrid",
-            VrrpDropReason::BadChecksum => "bad_checksum",
-            VrrpDropReason::BadAddressCount => "bad_address_count",
-            VrrpDropReason::ZeroInterval => "zero_interval",
-            VrrpDropReason::BadDestination => "bad_destination",
-            VrrpDropReason::Unparsed => "unparsed",
-        }
+keyed_enum! {
+    /// Why the fast path dropped an advert. Discriminants index the drop map.
+    pub enum VrrpDropReason {
+        /// IP packet shorter than a VRRP header or than its own length.
+        Truncated = 0 => "truncated",
+        /// IP TTL is not 255 (RFC 5798 7.1).
+        BadTtl = 1 => "bad_ttl",
+        /// Not the configured VRRP version.
+        BadVersion = 2 => "bad_version",
+        /// Type is not 1 (ADVERTISEMENT).
+        BadType = 3 => "bad_type",
+        /// VRID not configured on this interface.
+        UnknownVrid = 4 => "unknown_vrid",
+        /// Checksum does not verify.
+        BadChecksum = 5 => "bad_checksum",
+        /// Address count does not match the length.
+        BadAddressCount = 6 => "bad_address_count",
+        /// Advertisement interval of zero.
+        ZeroInterval = 7 => "zero_interval",
+        /// Not sent to 224.0.0.18.
+        BadDestination = 8 => "bad_destination",
+        /// Fragmented or with IP options the fast path does not parse.
+        Unparsed = 9 => "unparsed",
     }
 }
 
-/// Verdict counters of the fast path (index of the `VRRP_VERDICTS` array).
-#[repr(u32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VrrpVerdict {
-    /// Valid, nothing new: absorbed in-kernel.
-    Absorbed = 0,
-    /// Valid and something changed: passed to the daemon.
-    PassedChange = 1,
-    /// Too many addresses for the fast path: passed to the daemon unchecked.
-    PassedUnchecked = 2,
-    /// Our own advert seen on the wire: ignored (passed, the socket drops it).
-    Own = 3,
-    /// Dropped; the reason is in `VRRP_DROPS`.
-    Dropped = 4,
-}
-
-impl VrrpVerdict {
-    pub const ALL: [VrrpVerdict; 5] = [
-        VrrpVerdict::Absorbed,
-        VrrpVerdict::PassedChange,
-        VrrpVerdict::PassedUnchecked,
-        VrrpVerdict::Own,
-        VrrpVerdict::Dropped,
-    ];
-
-    #[must_use]
-    pub const fn name(self) -> &'static str {
-        match self {
-            VrrpVerdict::Absorbed => "absorbed",
-            VrrpVerdict::PassedChange => "passed_change",
-            VrrpVerdict::PassedUnchecked => "passed_unchecked",
-            VrrpVerdict::Own => "own",
-            VrrpVerdict::Dropped => "dropped",
-        }
+keyed_enum! {
+    /// Verdict counters of the fast path (index of the `VRRP_VERDICTS` array).
+    pub enum VrrpVerdict {
+        /// Valid, nothing new: absorbed in-kernel.
+        Absorbed = 0 => "absorbed",
+        /// Valid and something changed: passed to the daemon.
+        PassedChange = 1 => "passed_change",
+        /// Too many addresses for the fast path: passed to the daemon unchecked.
+        PassedUnchecked = 2 => "passed_unchecked",
+        /// Our own advert seen on the wire: ignored (passed, the socket drops it).
+        Own = 3 => "own",
+        /// Dropped; the reason is in `VRRP_DROPS`.
+        Dropped = 4 => "dropped",
     }
 }
 

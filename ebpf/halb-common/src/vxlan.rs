@@ -107,127 +107,62 @@ pub struct VxlanFdbEntry {
     pub flags: u32,
 }
 
-/// What the programs count besides drops (index of `VXLAN_STATS`).
-#[repr(u32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VxlanEvent {
-    /// Frames encapsulated and sent (each flood copy counts; a GSO
-    /// super-frame counts once).
-    Encapsulated = 0,
-    /// Frames decapsulated and delivered to the tunnel port (a GSO
-    /// super-frame counts once).
-    Decapsulated = 1,
-    /// Broadcast, multicast and unknown unicast frames replicated to every
-    /// remote VTEP (counted once per original frame).
-    Flooded = 2,
-    /// FDB entries created or moved to another VTEP by learning.
-    Learned = 3,
-}
-
-impl VxlanEvent {
-    pub const ALL: [VxlanEvent; 4] = [
-        VxlanEvent::Encapsulated,
-        VxlanEvent::Decapsulated,
-        VxlanEvent::Flooded,
-        VxlanEvent::Learned,
-    ];
-
-    #[must_use]
-    pub const fn name(self) -> &'static str {
-        match self {
-            VxlanEvent::Encapsulated => "encapsulated",
-            VxlanEvent::Decapsulated => "decapsulated",
-            VxlanEvent::Flooded => "flooded",
-            VxlanEvent::Learned => "learned",
-        }
+keyed_enum! {
+    /// What the programs count besides drops (index of `VXLAN_STATS`).
+    pub enum VxlanEvent {
+        /// Frames encapsulated and sent (each flood copy counts; a GSO
+        /// super-frame counts once).
+        Encapsulated = 0 => "encapsulated",
+        /// Frames decapsulated and delivered to the tunnel port (a GSO
+        /// super-frame counts once).
+        Decapsulated = 1 => "decapsulated",
+        /// Broadcast, multicast and unknown unicast frames replicated to every
+        /// remote VTEP (counted once per original frame).
+        Flooded = 2 => "flooded",
+        /// FDB entries created or moved to another VTEP by learning.
+        Learned = 3 => "learned",
     }
 }
 
-/// Why a VXLAN program dropped a frame (index of `VXLAN_DROPS`).
-#[repr(u32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VxlanDropReason {
-    /// Encap: inner frame (or one segment of a GSO frame) larger than
-    /// mtu + 14 (no ICMP is sent).
-    TooBig = 0,
-    /// Shorter than an Ethernet header (encap), or the inner frame is
-    /// (decap).
-    TruncatedInner = 1,
-    /// Encap: no remote VTEP configured to send to.
-    NoRemote = 2,
-    /// Encap: making headroom or writing the outer headers failed.
-    EncapFailed = 3,
-    /// Decap: outer IPv4/UDP/VXLAN header past the end, or IPv4 lengths
-    /// inconsistent with the frame.
-    TruncatedOuter = 4,
-    /// Decap: UDP length disagrees with the IPv4 total length.
-    BadUdpLength = 5,
-    /// Decap: VXLAN I flag not set (RFC 7348: VNI not valid).
-    BadFlags = 6,
-    /// Decap: a first fragment (MF) to our VTEP port: not reassembled.
-    Fragmented = 7,
-    /// Decap: outer source is not a configured remote VTEP.
-    UnknownRemote = 8,
-    /// Decap: outer source is our own VTEP address (a loop).
-    OwnSource = 9,
-    /// Decap: inner source MAC is multicast/broadcast or zero.
-    BadInnerSource = 10,
-    /// Decap: removing the outer headers or redirecting failed.
-    DecapFailed = 11,
-    /// Encap: the program runs but the daemon wrote no configuration.
-    NotConfigured = 12,
-    /// Encap: a segmentation-offload (GSO) frame that cannot be sent whole:
-    /// not TCP/UDP directly behind IPv4/IPv6 (its segments cannot be
-    /// sized), or its outer IPv4 packet would exceed 65535 bytes (only UDP
-    /// GSO gets that close; TCP leaves room).
-    GsoFrame = 13,
-    /// Encap: a flood copy could not be cloned (counted per copy).
-    FloodCopyFailed = 14,
-}
-
-impl VxlanDropReason {
-    pub const ALL: [VxlanDropReason; 15] = [
-        VxlanDropReason::TooBig,
-        VxlanDropReason::TruncatedInner,
-        VxlanDropReason::NoRemote,
-        VxlanDropReason::EncapFailed,
-        VxlanDropReason::TruncatedOuter,
-        VxlanDropReason::BadUdpLength,
-        VxlanDropReason::BadFlags,
-        VxlanDropReason::Fragmented,
-        VxlanDropReason::UnknownRemote,
-        VxlanDropReason::OwnSource,
-        VxlanDropReason::BadInnerSource,
-        VxlanDropReason::DecapFailed,
-        VxlanDropReason::NotConfigured,
-        VxlanDropReason::GsoFrame,
-        VxlanDropReason::FloodCopyFailed,
-    ];
-
-    #[must_use]
-    pub fn from_u32(value: u32) -> Option<Self> {
-        Self::ALL.get(value as usize).copied()
-    }
-
-    #[must_use]
-    pub const fn name(self) -> &'static str {
-        match self {
-            VxlanDropReason::TooBig => "too_big",
-            VxlanDropReason::TruncatedInner => "truncated_inner",
-            VxlanDropReason::NoRemote => "no_remote",
-            VxlanDropReason::EncapFailed => "encap_failed",
-            VxlanDropReason::TruncatedOuter => "truncated_outer",
-            VxlanDropReason::BadUdpLength => "bad_udp_length",
-            VxlanDropReason::BadFlags => "bad_flags",
-            VxlanDropReason::Fragmented => "fragmented",
-            VxlanDropReason::UnknownRemote => "unknown_remote",
-            VxlanDropReason::OwnSource => "own_source",
-            VxlanDropReason::BadInnerSource => "bad_inner_source",
-            VxlanDropReason::DecapFailed => "decap_failed",
-            VxlanDropReason::NotConfigured => "not_configured",
-            VxlanDropReason::GsoFrame => "gso_frame",
-            VxlanDropReason::FloodCopyFailed => "flood_copy_failed",
-        }
+keyed_enum! {
+    /// Why a VXLAN program dropped a frame (index of `VXLAN_DROPS`).
+    pub enum VxlanDropReason {
+        /// Encap: inner frame (or one segment of a GSO frame) larger than
+        /// mtu + 14 (no ICMP is sent).
+        TooBig = 0 => "too_big",
+        /// Shorter than an Ethernet header (encap), or the inner frame is
+        /// (decap).
+        TruncatedInner = 1 => "truncated_inner",
+        /// Encap: no remote VTEP configured to send to.
+        NoRemote = 2 => "no_remote",
+        /// Encap: making headroom or writing the outer headers failed.
+        EncapFailed = 3 => "encap_failed",
+        /// Decap: outer IPv4/UDP/VXLAN header past the end, or IPv4 lengths
+        /// inconsistent with the frame.
+        TruncatedOuter = 4 => "truncated_outer",
+        /// Decap: UDP length disagrees with the IPv4 total length.
+        BadUdpLength = 5 => "bad_udp_length",
+        /// Decap: VXLAN I flag not set (RFC 7348: VNI not valid).
+        BadFlags = 6 => "bad_flags",
+        /// Decap: a first fragment (MF) to our VTEP port: not reassembled.
+        Fragmented = 7 => "fragmented",
+        /// Decap: outer source is not a configured remote VTEP.
+        UnknownRemote = 8 => "unknown_remote",
+        /// Decap: outer source is our own VTEP address (a loop).
+        OwnSource = 9 => "own_source",
+        /// Decap: inner source MAC is multicast/broadcast or zero.
+        BadInnerSource = 10 => "bad_inner_source",
+        /// Decap: removing the outer headers or redirecting failed.
+        DecapFailed = 11 => "decap_failed",
+        /// Encap: the program runs but the daemon wrote no configuration.
+        NotConfigured = 12 => "not_configured",
+        /// Encap: a segmentation-offload (GSO) frame that cannot be sent whole:
+        /// not TCP/UDP directly behind IPv4/IPv6 (its segments cannot be
+        /// sized), or its outer IPv4 packet would exceed 65535 bytes (only UDP
+        /// GSO gets that close; TCP leaves room).
+        GsoFrame = 13 => "gso_frame",
+        /// Encap: a flood copy could not be cloned (counted per copy).
+        FloodCopyFailed = 14 => "flood_copy_failed",
     }
 }
 
