@@ -51,7 +51,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// halb's L7 proxy against haproxy (root; builds its own namespaces, removes them).
 #[derive(Args, Debug)]
 pub struct ProxyArgs {
-    /// Seconds of each measured wrk run (12 runs with the defaults).
+    /// Seconds of each measured wrk run (36 runs with the defaults).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub duration: u64,
     /// Seconds of wrk before each measured run, not measured (0: none).
@@ -79,6 +79,10 @@ pub struct ProxyArgs {
     /// CPU of wrk and the nginx backends.
     #[arg(long, default_value_t = 1)]
     pub load_cpu: usize,
+    /// Rounds: every case is measured this many times per stack, the stacks taking turns;
+    /// the table shows each figure's median over the rounds.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub repeat: u32,
     /// Namespace prefix (namespaces PREFIX-client, -bal, -sw, -s1..3).
     #[arg(long, default_value = "hbench-px")]
     pub prefix: String,
@@ -207,6 +211,102 @@ impl Measured {
 
 fn ms(d: Duration) -> String {
     fmt_sig(d.as_secs_f64() * 1e3, 3)
+}
+
+/// The middle value (the mean of the two middle ones for an even count).
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(v[n / 2]),
+        _ => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
+    }
+}
+
+/// One `Measured` per (case, stack), in order of first appearance: each figure the median of
+/// that pair's runs (req/s, p50, p99, CPU per 1000 requests), errors summed. A pair with a run
+/// that gave no figures is that run (flagged).
+pub fn medians(all: &[Measured]) -> Vec<Measured> {
+    let mut keys: Vec<(Case, ProxyStack)> = Vec::new();
+    for m in all {
+        if !keys.contains(&(m.case, m.stack)) {
+            keys.push((m.case, m.stack));
+        }
+    }
+    keys.into_iter()
+        .filter_map(|(case, stack)| {
+            let runs: Vec<&Measured> =
+                all.iter().filter(|m| m.case == case && m.stack == stack).collect();
+            if let Some(failed) = runs.iter().find(|m| m.wrk.is_err()) {
+                return Some((*failed).clone());
+            }
+            let oks: Vec<&WrkResult> = runs.iter().filter_map(|m| m.ok()).collect();
+            let of = |f: &dyn Fn(&WrkResult) -> f64| median(oks.iter().map(|w| f(w)).collect());
+            let secs = |d: Duration| d.as_secs_f64();
+            #[allow(clippy::cast_precision_loss)]
+            let requests = of(&|w| w.requests as f64)?;
+            let duration = Duration::from_secs_f64(of(&|w| secs(w.duration))?);
+            let mut socket_errors = [0; 4];
+            for w in &oks {
+                for (sum, n) in socket_errors.iter_mut().zip(w.socket_errors) {
+                    *sum += n;
+                }
+            }
+            let wrk = WrkResult {
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                requests: requests as u64,
+                duration,
+                requests_per_sec: of(&|w| w.requests_per_sec)?,
+                p50: Duration::from_secs_f64(of(&|w| secs(w.p50))?),
+                p99: Duration::from_secs_f64(of(&|w| secs(w.p99))?),
+                socket_errors,
+                non_2xx: oks.iter().map(|w| w.non_2xx).sum(),
+            };
+            // CPU seconds such that CPU per 1000 requests is the runs' median.
+            let cpu_secs = median(runs.iter().filter_map(|m| m.cpu_per_1000()).collect())
+                .map(|per_1000| per_1000 * requests / 1000.0);
+            Some(Measured { case, stack, wrk: Ok(wrk), cpu_secs })
+        })
+        .collect()
+}
+
+/// Per case, halb/haproxy of each round (the k-th run of each stack): requests/s and CPU per
+/// request, to show how far the ratio moves between rounds.
+pub fn round_ratios(all: &[Measured]) -> Vec<String> {
+    let mut cases: Vec<Case> = Vec::new();
+    for m in all {
+        if !cases.contains(&m.case) {
+            cases.push(m.case);
+        }
+    }
+    let runs = |case: Case, stack: ProxyStack| -> Vec<&Measured> {
+        all.iter().filter(|m| m.case == case && m.stack == stack).collect()
+    };
+    cases
+        .into_iter()
+        .filter_map(|case| {
+            let (h, p) = (runs(case, ProxyStack::Halb), runs(case, ProxyStack::Haproxy));
+            let pairs: Vec<(&Measured, &Measured)> = h.into_iter().zip(p).collect();
+            if pairs.len() < 2 {
+                return None;
+            }
+            let cell = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.2}x"));
+            let rps: Vec<String> = pairs
+                .iter()
+                .map(|(h, p)| {
+                    cell(h.ok().zip(p.ok()).map(|(h, p)| {
+                        h.requests_per_sec / p.requests_per_sec.max(f64::MIN_POSITIVE)
+                    }))
+                })
+                .collect();
+            let cpu: Vec<String> = pairs
+                .iter()
+                .map(|(h, p)| cell(h.cpu_per_1000().zip(p.cpu_per_1000()).map(|(h, p)| h / p)))
+                .collect();
+            Some(format!("{case}: req/s {}; CPU per request {}", rps.join(" "), cpu.join(" ")))
+        })
+        .collect()
 }
 
 fn find(all: &[Measured], case: Case, stack: ProxyStack) -> Option<&Measured> {
@@ -452,9 +552,10 @@ fn measure_all(
 ) -> Result<()> {
     let started = Instant::now();
     println!(
-        "bench proxy: {} case(s) x {} stack(s), wrk {} thread(s) {} connections, {} s (+{} s warm-up) per run; balancers on CPU {}, wrk and nginx on CPU {}",
+        "bench proxy: {} case(s) x {} stack(s) x {} round(s), wrk {} thread(s) {} connections, {} s (+{} s warm-up) per run; balancers on CPU {}, wrk and nginx on CPU {}",
         cases.len(),
         stacks.len(),
+        args.repeat,
         args.wrk_threads,
         args.connections,
         args.duration,
@@ -481,14 +582,18 @@ fn measure_all(
     let mut all = Vec::new();
     let mut disturbed = Vec::new();
     let mut disturbed_cases = Vec::new();
-    for (i, &case) in cases.iter().enumerate() {
+    let rounds = (0..args.repeat).flat_map(|round| cases.iter().map(move |&case| (round, case)));
+    for (i, (round, case)) in rounds.enumerate() {
         let (load, busy) = proxy_env::machine_load(Duration::from_secs(1))?;
         if busy {
             println!(
-                "  rest of the machine before {case}: {load} (FLAGGED: other jobs' kernel load)"
+                "  rest of the machine before {case} (round {}): {load} (FLAGGED: other jobs' kernel load)",
+                round + 1
             );
-            disturbed.push(format!("{case}: {load}"));
-            disturbed_cases.push(case);
+            disturbed.push(format!("{case} (round {}): {load}", round + 1));
+            if !disturbed_cases.contains(&case) {
+                disturbed_cases.push(case);
+            }
         }
         // Alternate which stack goes first, so drift of the shared machine favours neither.
         let mut order = procs.clone();
@@ -528,15 +633,23 @@ fn measure_all(
         }
     }
     println!(
-        "\nL7 proxy, {} connections, wrk from its own namespace ({} s per run; CPU = utime+stime of the balancer process):\n",
-        args.connections, args.duration
+        "\nL7 proxy, {} connections, wrk from its own namespace ({} s per run, median of {} round(s); CPU = utime+stime of the balancer process):\n",
+        args.connections, args.duration, args.repeat
     );
-    print!("{}", table(&all));
+    let summary = medians(&all);
+    print!("{}", table(&summary));
+    let per_round = round_ratios(&all);
+    if !per_round.is_empty() {
+        println!("\nhalb/haproxy in each round:");
+        for line in per_round {
+            println!("  {line}");
+        }
+    }
     println!(
         "\ntargets (issue #6; per core: both balancers have one thread pinned to CPU {}):",
         args.balancer_cpu
     );
-    print!("{}", report::targets(&targets(&all, cases, &disturbed_cases)));
+    print!("{}", report::targets(&targets(&summary, cases, &disturbed_cases)));
     if !disturbed.is_empty() {
         println!(
             "\nother jobs kept the kernel busy (> 25 % of all CPUs) right before: {}; those cases' figures are unreliable.",
@@ -853,6 +966,45 @@ mod tests {
     }
 
     #[test]
+    fn medians_per_case_and_stack() {
+        let ka0 = case(Mode::Keepalive, Body::Empty);
+        let run = |stack, rps: f64, p99_us, errors, cpu_secs| Measured {
+            case: ka0,
+            stack,
+            wrk: Ok(wrk(rps, 1000, p99_us, errors)),
+            cpu_secs: Some(cpu_secs),
+        };
+        let all = vec![
+            run(ProxyStack::Haproxy, 20_000.0, 4000, 0, 10.0),
+            run(ProxyStack::Halb, 30_000.0, 9000, 0, 9.0),
+            run(ProxyStack::Halb, 10_000.0, 3000, 2, 6.0),
+            run(ProxyStack::Haproxy, 10_000.0, 5000, 0, 8.0),
+            run(ProxyStack::Halb, 20_000.0, 5000, 0, 8.0),
+        ];
+        let m = medians(&all);
+        assert_eq!(m.len(), 2, "{m:?}");
+        assert_eq!((m[0].stack, m[1].stack), (ProxyStack::Haproxy, ProxyStack::Halb));
+        let halb = m[1].wrk.as_ref().unwrap();
+        assert!((halb.requests_per_sec - 20_000.0).abs() < 1e-9);
+        assert_eq!(halb.p99, Duration::from_micros(5000));
+        assert_eq!(halb.errors(), 2, "errors are summed");
+        // CPU per 1000 requests: 9/300, 6/100, 8/200 -> median 0.04.
+        assert!((m[1].cpu_per_1000().unwrap() - 0.04).abs() < 1e-9, "{m:?}");
+        // An even count: the mean of the two middle values.
+        let hap = m[0].wrk.as_ref().unwrap();
+        assert!((hap.requests_per_sec - 15_000.0).abs() < 1e-9);
+        assert_eq!(hap.p99, Duration::from_micros(4500));
+        // A run without figures stands for its pair.
+        let mut failed = all.clone();
+        failed[2].wrk = Err("wrk: timed out".into());
+        let m = medians(&failed);
+        assert_eq!(m[1].wrk, Err("wrk: timed out".into()));
+        let lines = round_ratios(&all);
+        assert_eq!(lines, ["keep-alive, 0 B: req/s 1.50x 1.00x; CPU per request 0.60x 0.75x"]);
+        assert!(round_ratios(&all[..2]).is_empty(), "one round: nothing to show");
+    }
+
+    #[test]
     fn table_rows_and_ratios() {
         let t = table(&sample());
         let lines: Vec<&str> = t.lines().collect();
@@ -919,7 +1071,7 @@ mod tests {
             args: ProxyArgs,
         }
         let a = Cli::try_parse_from(["x"]).unwrap().args;
-        assert_eq!((a.duration, a.warmup, a.connections), (10, 2, 50));
+        assert_eq!((a.duration, a.warmup, a.connections, a.repeat), (10, 2, 50, 3));
         assert_eq!(a.modes, [Mode::Keepalive, Mode::Close]);
         assert_eq!(a.bodies, [Body::Empty, Body::K1, Body::K64]);
         let v = wrk_argv(&a, case(Mode::Close, Body::K1), ProxyStack::Halb, 10);
