@@ -57,8 +57,8 @@ pub struct ProxyArgs {
     /// Seconds of wrk before each measured run, not measured (0: none).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=60))]
     pub warmup: u64,
-    /// Connection modes: keep-alive, and close (`-H "Connection: close"`, one request per
-    /// connection).
+    /// Connection modes: keep-alive, close (`-H "Connection: close"`, one request per
+    /// connection) and paced (keep-alive at the same offered load for both stacks).
     #[arg(long, value_enum, value_delimiter = ',', default_value = "keepalive,close")]
     pub modes: Vec<Mode>,
     /// Response body sizes.
