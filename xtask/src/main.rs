@@ -12,7 +12,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Install what is missing: Debian packages, rust-src, bpf-linker, bpffs.
+    /// Install what is missing: Debian packages, rust-src, bpf-linker, cargo-fuzz, bpffs.
     Setup,
     /// Build halb and run it: `cargo xtask run -- --config FILE` (arguments go to `halb run`).
     Run(xtask::suite::RunArgs),
