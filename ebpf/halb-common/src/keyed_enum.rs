@@ -30,6 +30,20 @@ macro_rules! keyed_enum {
             )+
         }
 
+        // The discriminants must be 0, 1, 2, ... in declaration order: `ALL`
+        // is indexed by them and the maps are sized by its length.
+        const _: () = {
+            let values = [$($value as u32),+];
+            let mut i = 0;
+            while i < values.len() {
+                assert!(
+                    values[i] == i as u32,
+                    concat!(stringify!($enum), ": discriminants must run 0, 1, 2, ... in order")
+                );
+                i += 1;
+            }
+        };
+
         impl $enum {
             /// Every variant, in discriminant order.
             pub const ALL: [$enum; [$($value),+].len()] = [$($enum::$variant),+];
