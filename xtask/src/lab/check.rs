@@ -123,9 +123,7 @@ fn restore(lab: &Lab, config: &LabConfig) -> Result<()> {
     health::wait_healthy(lab, config.timers.settle_bound())?;
     // A server may have been marked down while a path was broken; wait for the checks.
     for bal in &topo::BALANCERS {
-        for (s, _) in topo::SERVERS {
-            wait_server(lab, config, bal.name, s, true, Duration::from_secs(30))?;
-        }
+        wait_servers_up(lab, config, bal.name, Duration::from_secs(30))?;
     }
     Ok(())
 }
@@ -445,6 +443,14 @@ fn proxy_name(config: &LabConfig, bal: &str) -> String {
     }
 }
 
+/// Waits until `bal`'s health checks have every server up, each within `timeout`.
+fn wait_servers_up(lab: &Lab, config: &LabConfig, bal: &str, timeout: Duration) -> Result<()> {
+    for (s, _) in topo::SERVERS {
+        wait_server(lab, config, bal, s, true, timeout)?;
+    }
+    Ok(())
+}
+
 fn wait_server(
     lab: &Lab,
     config: &LabConfig,
@@ -482,9 +488,7 @@ fn check_l7(ctx: &mut Ctx) -> Result<()> {
     let lab = ctx.lab;
     let config = ctx.config.clone();
     let config = &config;
-    for (s, _) in topo::SERVERS {
-        wait_server(lab, config, "bal1", s, true, Duration::from_secs(15))?;
-    }
+    wait_servers_up(lab, config, "bal1", Duration::from_secs(15))?;
     // Checkpoint 2 has just cut bal1 off serv3 and back: haproxy hands a
     // server that has just come back up a few requests in a row (seen: five)
     // before its rotation is even again. Those warm-up answers must arrive
@@ -617,10 +621,7 @@ fn check_vxlan(ctx: &mut Ctx) -> Result<()> {
     ));
     // Checkpoint 3 has just cut bal1 off the servers behind the other host
     // and back: its health checks must have them up again first.
-    let config = ctx.config.clone();
-    for (s, _) in topo::SERVERS {
-        wait_server(lab, &config, "bal1", s, true, Duration::from_secs(15))?;
-    }
+    wait_servers_up(lab, &ctx.config.clone(), "bal1", Duration::from_secs(15))?;
     // Reach is what counts here, not the rotation (checkpoint 3 judges that):
     // haproxy may favour a server that has just come back for a few
     // requests, so ask in rounds of 9, at most 4.
