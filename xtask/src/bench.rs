@@ -40,7 +40,7 @@ pub enum BenchCommand {
     /// (v3, 10 ms adverts), on link loss, crash and graceful stop of the master.
     Vrrp(vrrp::VrrpArgs),
     /// L7 proxy throughput: haproxy 2.6 and halb's proxy, one thread each on the same core,
-    /// same nginx backends, wrk keep-alive and close, bodies 0 B / 1 KiB / 64 KiB.
+    /// same nginx backends, wrk keep-alive, close and paced, bodies 0 B / 1 KiB / 64 KiB.
     Proxy(proxy::ProxyArgs),
     /// STP re-convergence as a client sees it: kernel STP, halb STP and halb RSTP (standard
     /// timers) on a forwarding link and on the root bridge failing, and duplicated frames

@@ -228,7 +228,7 @@ pub fn table(kernel: &TunnelResult, halb: &TunnelResult, udp_len: u32) -> String
 pub fn ceiling(
     kernel: &TunnelResult,
     halb: &TunnelResult,
-    wire: &TunnelResult,
+    reference: &TunnelResult,
     name: &str,
 ) -> Vec<String> {
     let gbit =
@@ -236,13 +236,13 @@ pub fn ceiling(
     let cpu = |r: &TunnelResult| r.cpu.and_then(|c| c.micros_per_packet());
     let mut out = vec![format!(
         "{name}: {} packets/s{}, TCP 1 stream {} Gbit/s, 4 streams {} Gbit/s, {} us/packet",
-        cell(wire.pps.map(|p| p.pps), |v| fmt_sig(v, 3)),
-        if wire.pps.is_some_and(|p| p.sender_limited) { " (sender-limited)" } else { "" },
-        gbit(wire.tcp1),
-        gbit(wire.tcp4),
-        cell(cpu(wire), |v| fmt_sig(v, 3)),
+        cell(reference.pps.map(|p| p.pps), |v| fmt_sig(v, 3)),
+        if reference.pps.is_some_and(|p| p.sender_limited) { " (sender-limited)" } else { "" },
+        gbit(reference.tcp1),
+        gbit(reference.tcp4),
+        cell(cpu(reference), |v| fmt_sig(v, 3)),
     )];
-    if let (Some(w), Some(k)) = (wire.pps, kernel.pps) {
+    if let (Some(w), Some(k)) = (reference.pps, kernel.pps) {
         let why = if w.sender_limited {
             " (at least: the load generator's core caps even this path)"
         } else {
@@ -253,7 +253,7 @@ pub fn ceiling(
             w.pps / k.pps.max(f64::MIN_POSITIVE)
         ));
     }
-    match (cpu(kernel), cpu(halb), cpu(wire)) {
+    match (cpu(kernel), cpu(halb), cpu(reference)) {
         (Some(k), Some(h), Some(w)) if k > w && h > w => out.push(format!(
             "the tunnels' CPU per packet beyond {name}'s: kernel {} us, halb {} us -> halb/kernel {:.2}x; that is {:.0} % of the kernel path's cost",
             fmt_sig(k - w, 3),
