@@ -141,7 +141,7 @@ impl Fixture {
     }
 
     /// How many BPF links (TCX attachments) point at program `id`.
-    fn links_of(&self, id: u64) -> usize {
+    fn links_of(id: u64) -> usize {
         let out = sh(&["bpftool", "link", "show"]);
         let needle = format!("prog {id} ");
         String::from_utf8_lossy(&out.stdout)
@@ -241,8 +241,8 @@ fn daemon_attaches_pins_counts_and_cleans_up() {
     // One TCX link per configured interface points at the classifier.
     let programs = program_ids(&fixture.status());
     assert_eq!(programs.len(), 2, "one datapath instance per namespace");
-    assert_eq!(fixture.links_of(programs["host"]), 2, "host: p1 and p2");
-    assert_eq!(fixture.links_of(programs["bal"]), 1, "bal: ext");
+    assert_eq!(Fixture::links_of(programs["host"]), 2, "host: p1 and p2");
+    assert_eq!(Fixture::links_of(programs["bal"]), 1, "bal: ext");
 
     // Traffic on the wire is counted on the right interface.
     sh(&[
@@ -312,7 +312,7 @@ fn daemon_attaches_pins_counts_and_cleans_up() {
         "socket left behind"
     );
     for (instance, program_id) in programs {
-        assert_eq!(fixture.links_of(program_id), 0, "{instance}: links left behind");
+        assert_eq!(Fixture::links_of(program_id), 0, "{instance}: links left behind");
         let prog = Command::new("bpftool")
             .args(["prog", "show", "id", &program_id.to_string()])
             .output()
@@ -335,8 +335,8 @@ fn reload_attaches_and_detaches_without_restart() {
     assert_eq!(status["pid"].as_u64().unwrap(), pid, "same process");
     assert_eq!(interfaces(&status), vec!["host p2", "balancer bal ext"]);
     let programs = program_ids(&status);
-    assert_eq!(fixture.links_of(programs["host"]), 1, "p1 detached, p2 attached");
-    assert_eq!(fixture.links_of(programs["bal"]), 1, "bal untouched");
+    assert_eq!(Fixture::links_of(programs["host"]), 1, "p1 detached, p2 attached");
+    assert_eq!(Fixture::links_of(programs["bal"]), 1, "bal untouched");
 
     // A balancer added by reload gets its own instance; removing it unloads it.
     let extra = format!("{}-extra", fixture.prefix);
@@ -358,7 +358,7 @@ fn reload_attaches_and_detaches_without_restart() {
     let out = fixture.halb(&["reload", "--node", &fixture.node()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!fixture.pin_dir().join("extra").exists(), "removed instance unpinned");
-    assert_eq!(fixture.links_of(extra_id), 0);
+    assert_eq!(Fixture::links_of(extra_id), 0);
 
     // A bad config on reload is refused and the daemon keeps the old one.
     fixture.write_config(&fixture.config("\"p2\", \"nosuchdev\""));

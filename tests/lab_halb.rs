@@ -21,8 +21,8 @@ use xtask::lab::{
 
 const PREFIX: &str = "hlt-halb";
 
-fn config(spec: StackSpec) -> LabConfig {
-    LabConfig::new(Stack::parse(&spec).unwrap(), StpTimers::Fast, false)
+fn config(spec: &StackSpec) -> LabConfig {
+    LabConfig::new(Stack::parse(spec).unwrap(), StpTimers::Fast, false)
 }
 
 fn services(lab: &Lab) -> Vec<(String, String)> {
@@ -74,7 +74,7 @@ fn halb_stack_without_stp_and_mixed_with_the_classic_tools() {
 
     // Everything but STP on halb: the hosts' daemons are the only processes besides nginx.
     let guard = LabGuard(lab.clone());
-    let all = config(StackSpec {
+    let all = config(&StackSpec {
         stack: Some(StackKind::Halb),
         stp: Some("kernel"),
         ..StackSpec::default()
@@ -124,7 +124,7 @@ fn halb_stack_without_stp_and_mixed_with_the_classic_tools() {
     // Interop: halb's VXLAN on host1 against the kernel device on host2, halb's proxy on
     // bal1 and haproxy on bal2, halb's VRRP on both.
     let guard = LabGuard(lab.clone());
-    let mixed = config(StackSpec {
+    let mixed = config(&StackSpec {
         vrrp: Some("halb"),
         proxy: Some("bal1=halb,bal2=haproxy"),
         vxlan: Some("host1=halb,host2=kernel"),

@@ -3,6 +3,8 @@
 //! the way an operator would (SIGTERM, then SIGKILL after a grace period),
 //! and the guard that brings a test lab down whatever happens.
 
+#![allow(clippy::missing_panics_doc, reason = "test helpers fail the test by panicking")]
+
 use std::{
     path::{Path, PathBuf},
     process::{Child, Command, Output},
@@ -22,6 +24,10 @@ pub fn halb_bin() -> PathBuf {
 }
 
 /// Runs a command that must succeed; panics with its stderr otherwise.
+#[expect(
+    clippy::must_use_candidate,
+    reason = "run for its effect; the output is there when a test wants it"
+)]
 pub fn sh(args: &[&str]) -> Output {
     let output = Command::new(args[0]).args(&args[1..]).output().expect("spawn");
     assert!(
@@ -108,6 +114,7 @@ pub struct NsHttpServer {
 }
 
 impl NsHttpServer {
+    #[must_use]
     pub fn start(ns: &str, name: &str, bind: &str) -> Self {
         use std::sync::{atomic::AtomicBool, Arc};
         let stop = Arc::new(AtomicBool::new(false));

@@ -8,6 +8,7 @@
 //! the master preempts again.
 
 use std::{
+    fmt::Write as _,
     path::PathBuf,
     process::{Child, Command, Stdio},
     sync::atomic::{AtomicU32, Ordering},
@@ -92,9 +93,10 @@ impl Lab {
         for server in servers {
             let address =
                 NODES.iter().find(|(node, _)| node == server).unwrap().1.trim_end_matches("/24");
-            text.push_str(&format!(
+            let _ = write!(
+                text,
                 "\n[[balancer.proxy.backend.server]]\nname = \"{server}\"\naddress = \"{address}:80\"\ncheck = true\ninter = \"200ms\"\nrise = 2\nfall = 2\n"
-            ));
+            );
         }
         std::fs::write(self.config_path(balancer), text).unwrap();
     }

@@ -278,7 +278,7 @@ fn interop_with_keepalived_v3_both_ways() {
     election_failover_preemption(Impl::Keepalived, Impl::Halb, 3);
 }
 
-/// A VRRPv2 advert as a raw IPv4 packet, with its fields as given.
+/// A `VRRPv2` advert as a raw IPv4 packet, with its fields as given.
 fn rogue_packet(vrid: u8, priority: u8, ttl: u8, break_checksum: bool) -> Vec<u8> {
     let mut message =
         vec![0x21, vrid, priority, 1, 0, 1, 0, 0, 172, 16, 1, 254, 0, 0, 0, 0, 0, 0, 0, 0];

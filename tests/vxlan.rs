@@ -295,7 +295,8 @@ impl Lab {
                     self.log(host)
                 )
             })
-            .collect()
+            .collect::<Vec<_>>()
+            .concat()
     }
 
     /// Sends `TRANSFER` pseudo-random bytes over TCP from endpoint `from`

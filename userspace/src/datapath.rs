@@ -14,6 +14,11 @@ pub use attach::{AttachedPort, Datapath};
 pub enum DatapathError {
     #[error("loading the eBPF object: {0}")]
     Load(#[from] aya::EbpfError),
+    #[error(
+        "this halb was built without its eBPF datapath (feature `ebpf` off); build it with \
+         `cargo build -p halb`"
+    )]
+    NotBuilt,
     #[error("eBPF program {0:?} is missing from the object")]
     MissingProgram(&'static str),
     #[error("eBPF map {0:?} is missing from the object")]

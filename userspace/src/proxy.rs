@@ -29,8 +29,8 @@ pub mod health;
 mod idle_io;
 pub mod section;
 mod server;
-mod tunnel;
 pub mod stats;
+mod tunnel;
 mod upstream;
 
 use std::net::SocketAddr;

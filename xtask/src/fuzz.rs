@@ -87,15 +87,12 @@ pub fn run(args: &FuzzArgs) -> Result<()> {
         let seeds = fuzz_dir.join("seeds").join(name);
         let mut command = cargo_fuzz(&fuzz_dir);
         command.args(["run", "-O", name]).arg(&corpus).arg(&seeds).arg("--");
-        match args.secs {
-            Some(secs) => {
-                println!("fuzz: {name} for {secs} s");
-                command.arg(format!("-max_total_time={secs}"));
-            }
-            None => {
-                println!("fuzz: {name}, {} inputs (seed 1)", args.runs);
-                command.args(["-seed=1".to_owned(), format!("-runs={}", args.runs)]);
-            }
+        if let Some(secs) = args.secs {
+            println!("fuzz: {name} for {secs} s");
+            command.arg(format!("-max_total_time={secs}"));
+        } else {
+            println!("fuzz: {name}, {} inputs (seed 1)", args.runs);
+            command.args(["-seed=1".to_owned(), format!("-runs={}", args.runs)]);
         }
         command.args(["-print_final_stats=1", "-rss_limit_mb=2048"]);
         run_status(&mut command).with_context(|| {

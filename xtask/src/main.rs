@@ -16,7 +16,7 @@ enum Command {
     Setup,
     /// Build halb and run it: `cargo xtask run -- --config FILE` (arguments go to `halb run`).
     Run(xtask::suite::RunArgs),
-    /// Run the whole test suite (setup first): unit, eBPF program and lab integration tests.
+    /// Run the whole test suite (setup first): formatting and lints, unit, eBPF program and lab integration tests.
     Test(xtask::suite::TestArgs),
     /// The scenario lab in network namespaces.
     Lab(xtask::lab::LabArgs),
@@ -34,7 +34,7 @@ fn main() -> anyhow::Result<()> {
         Command::Run(args) => xtask::suite::run(&args),
         Command::Test(args) => xtask::suite::test(&args),
         Command::Lab(args) => xtask::lab::main(args),
-        Command::Demo(args) => xtask::lab::demo(args),
+        Command::Demo(args) => xtask::lab::demo(&args),
         Command::Bench(args) => xtask::bench::main(args),
         Command::Fuzz(args) => xtask::fuzz::run(&args),
     }

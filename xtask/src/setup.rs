@@ -43,6 +43,7 @@ pub fn run() -> anyhow::Result<()> {
     check_root()?;
     debian_packages().context("setup: Debian packages")?;
     rust_src().context("setup: nightly rust-src")?;
+    lint_tools().context("setup: clippy and rustfmt")?;
     bpf_linker().context("setup: bpf-linker")?;
     cargo_fuzz().context("setup: cargo-fuzz")?;
     bpffs().context("setup: bpffs")?;
@@ -142,6 +143,25 @@ fn rust_src() -> anyhow::Result<()> {
         "--toolchain",
         "nightly",
     ]))
+}
+
+/// clippy and rustfmt for the default toolchain: the test suite checks
+/// lints and formatting first.
+fn lint_tools() -> anyhow::Result<()> {
+    let answers = |tool: &str| {
+        Command::new("cargo")
+            .args([tool, "--version"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    if answers("clippy") && answers("fmt") {
+        println!("setup: clippy and rustfmt present");
+        return Ok(());
+    }
+    println!("setup: installing clippy and rustfmt");
+    run_status(Command::new("rustup").args(["component", "add", "clippy", "rustfmt"]))
 }
 
 /// bpf-linker links against the nightly's own libLLVM, which only the

@@ -42,15 +42,16 @@ pub fn halb_debug_binary() -> PathBuf {
     workspace_root().join("target/debug/halb")
 }
 
-/// Setup, build (the eBPF object included), then every test of the
+/// Setup, formatting and lints, build (the eBPF object included), then every test of the
 /// workspace: unit tests, eBPF program tests on fixture packets
-/// (BPF_PROG_TEST_RUN), daemon and lab integration tests; then the fuzz
+/// (`BPF_PROG_TEST_RUN`), daemon and lab integration tests; then the fuzz
 /// targets on a fixed number of inputs.
 pub fn test(args: &TestArgs) -> anyhow::Result<()> {
     if !args.no_setup {
         setup::run()?;
     }
     let root = workspace_root();
+    lint(&root)?;
     println!("test: building halb (userspace and eBPF)");
     run_status(Command::new("cargo").current_dir(&root).args([
         "build",
@@ -75,6 +76,27 @@ pub fn test(args: &TestArgs) -> anyhow::Result<()> {
     crate::fuzz::run(&crate::fuzz::FuzzArgs::default()).context("the fuzz targets failed")?;
     println!("test: all tests passed");
     Ok(())
+}
+
+/// Formatting and clippy (the workspace's lints, warnings as errors) over
+/// every crate but the eBPF one, which only builds for the bpfel target:
+/// rustc's own lints still apply to it when userspace's build.rs builds it.
+fn lint(root: &Path) -> anyhow::Result<()> {
+    println!("test: checking formatting (cargo fmt --check)");
+    run_status(Command::new("cargo").current_dir(root).args(["fmt", "--all", "--check"]))
+        .context("formatting differs: run `cargo fmt --all`")?;
+    println!("test: checking lints (cargo clippy, warnings are errors)");
+    run_status(Command::new("cargo").current_dir(root).args([
+        "clippy",
+        "--workspace",
+        "--exclude",
+        "halb-ebpf",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))
+    .context("clippy found warnings")
 }
 
 /// Setup, release build, then `halb run ARGS` in the foreground.

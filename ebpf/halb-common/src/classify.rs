@@ -26,7 +26,7 @@ keyed_enum! {
         Ipv4 = 4 => "ipv4",
         /// IPv6.
         Ipv6 = 5 => "ipv6",
-        /// Anything else (other EtherTypes, other LLC frames).
+        /// Anything else (other `EtherTypes`, other LLC frames).
         Other = 6 => "other",
         /// A frame the parser rejected; the reason goes to the malformed map.
         Malformed = 7 => "malformed",

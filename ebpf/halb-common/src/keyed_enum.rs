@@ -32,6 +32,7 @@ macro_rules! keyed_enum {
 
         // The discriminants must be 0, 1, 2, ... in declaration order: `ALL`
         // is indexed by them and the maps are sized by its length.
+        #[allow(clippy::cast_possible_truncation, reason = "a key enum has a handful of variants")]
         const _: () = {
             let values = [$($value as u32),+];
             let mut i = 0;
@@ -85,7 +86,7 @@ mod tests {
         assert_eq!(Sample::ALL, [Sample::First, Sample::Second, Sample::Third]);
         for (i, v) in Sample::ALL.iter().enumerate() {
             assert_eq!(*v as usize, i, "ALL is in discriminant order");
-            assert_eq!(Sample::from_u32(i as u32), Some(*v));
+            assert_eq!(Sample::from_u32(u32::try_from(i).unwrap()), Some(*v));
         }
         assert_eq!(Sample::from_u32(3), None);
         assert_eq!(Sample::Second.name(), "second");

@@ -5,6 +5,9 @@
 //! exactly what the daemon reads. Map and program names are defined once here;
 //! the daemon looks maps up by these constants, never by scattered literals.
 #![no_std]
+// Padding is spelled out as `_pad` fields (STYLE: what bpftool prints must
+// match what Rust reads), and they are public so both sides can build values.
+#![allow(clippy::pub_underscore_fields)]
 
 #[macro_use]
 mod keyed_enum;

@@ -35,7 +35,7 @@ pub struct VrrpInstanceConfig {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct VrrpMasterInfo {
-    /// CLOCK_MONOTONIC time of the last valid advert, in nanoseconds.
+    /// `CLOCK_MONOTONIC` time of the last valid advert, in nanoseconds.
     pub last_seen_ns: u64,
     /// Valid adverts seen (absorbed or passed).
     pub adverts: u64,

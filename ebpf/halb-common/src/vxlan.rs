@@ -34,7 +34,7 @@ pub const VXLAN_MAX_VNI: u32 = 0x00ff_ffff;
 pub const VXLAN_SRC_PORT_MIN: u16 = 49152;
 
 /// `skb->mark` values the encap program uses to send frames out of the
-/// tunnel port once more (bpf_clone_redirect / bpf_redirect, back into the
+/// tunnel port once more (`bpf_clone_redirect` / `bpf_redirect`, back into the
 /// program): the upper 16 bits say "ours", the lower bits what to do.
 pub const VXLAN_MARK_MAGIC: u32 = 0x4c58_0000;
 pub const VXLAN_MARK_MASK: u32 = 0xffff_0000;
@@ -54,7 +54,7 @@ pub struct VxlanConfig {
     /// only destination decapsulated.
     pub local: [u8; 4],
     /// Interface the encapsulated frames leave through (the external
-    /// bridge holding `local`), for bpf_redirect_neigh.
+    /// bridge holding `local`), for `bpf_redirect_neigh`.
     pub underlay_ifindex: u32,
     /// The tunnel port (the veth end in the internal bridge): flood copies
     /// and encapsulated non-IP frames are sent out of it (back into the
@@ -98,7 +98,7 @@ pub const VXLAN_FDB_STATIC: u32 = 1;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct VxlanFdbEntry {
-    /// CLOCK_MONOTONIC of the last decapsulated frame from this MAC (0 for
+    /// `CLOCK_MONOTONIC` of the last decapsulated frame from this MAC (0 for
     /// static entries).
     pub last_seen_ns: u64,
     /// Remote VTEP (network order octets).
@@ -170,6 +170,7 @@ keyed_enum! {
 /// into 49152-65535 (as Linux's `udp_flow_src_port`).
 #[must_use]
 pub const fn source_port(hash: u32) -> u16 {
+    #[expect(clippy::cast_possible_truncation, reason = "folding keeps the low 16 bits")]
     let folded = (hash ^ (hash >> 16)) as u16;
     VXLAN_SRC_PORT_MIN | (folded & 0x3fff)
 }
@@ -187,7 +188,9 @@ pub const fn ipv4_checksum(header: &[u8; 20]) -> u16 {
     while sum > 0xffff {
         sum = (sum & 0xffff) + (sum >> 16);
     }
-    !(sum as u16)
+    #[expect(clippy::cast_possible_truncation, reason = "the sum is folded into 16 bits above")]
+    let folded = sum as u16;
+    !folded
 }
 
 #[cfg(feature = "user")]
@@ -220,7 +223,10 @@ mod tests {
         for reason in VxlanDropReason::ALL {
             assert_eq!(VxlanDropReason::from_u32(reason as u32), Some(reason));
         }
-        assert_eq!(VxlanDropReason::from_u32(VxlanDropReason::ALL.len() as u32), None);
+        assert_eq!(
+            VxlanDropReason::from_u32(u32::try_from(VxlanDropReason::ALL.len()).unwrap()),
+            None
+        );
     }
 
     #[test]

@@ -100,8 +100,7 @@ pub static VXLAN_REMOTES: Array<VxlanRemote, { VXLAN_MAX_REMOTES as usize }> = A
 
 /// VXLAN: remote VTEP address -> slot; decapsulation accepts only these.
 #[btf_map]
-pub static VXLAN_REMOTE_SET: HashMap<[u8; 4], u32, { VXLAN_MAX_REMOTES as usize }> =
-    HashMap::new();
+pub static VXLAN_REMOTE_SET: HashMap<[u8; 4], u32, { VXLAN_MAX_REMOTES as usize }> = HashMap::new();
 
 /// VXLAN: inner MAC -> remote VTEP (static from the daemon, learned by
 /// `vxlan_decap`, aged out by the daemon).
@@ -111,8 +110,7 @@ pub static VXLAN_FDB: HashMap<VxlanMac, VxlanFdbEntry, { VXLAN_FDB_ENTRIES as us
 
 /// VXLAN: encapsulated / decapsulated / flooded / learned, by `VxlanEvent`.
 #[btf_map]
-pub static VXLAN_STATS: PerCpuArray<TrafficCounter, { VxlanEvent::ALL.len() }> =
-    PerCpuArray::new();
+pub static VXLAN_STATS: PerCpuArray<TrafficCounter, { VxlanEvent::ALL.len() }> = PerCpuArray::new();
 
 /// VXLAN: drops by `VxlanDropReason`.
 #[btf_map]

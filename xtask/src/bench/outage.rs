@@ -12,6 +12,7 @@ use super::sampler::Sample;
 /// Longest gap between consecutive successful answers that overlaps `[from, to)`. `None` if
 /// no answer came before `from` (nothing to measure from) or none at or after `from` (the
 /// service never came back).
+#[must_use]
 pub fn longest_gap(samples: &[Sample], from: Duration, to: Duration) -> Option<Duration> {
     let mut ends: Vec<Duration> = samples.iter().filter(|s| s.ok).map(|s| s.end).collect();
     ends.sort_unstable();
@@ -23,6 +24,7 @@ pub fn longest_gap(samples: &[Sample], from: Duration, to: Duration) -> Option<D
 }
 
 /// Failed requests that started in `[from, to)`, and all requests that did.
+#[must_use]
 pub fn failures(samples: &[Sample], from: Duration, to: Duration) -> (usize, usize) {
     let window: Vec<&Sample> = samples.iter().filter(|s| s.start >= from && s.start < to).collect();
     (window.iter().filter(|s| !s.ok).count(), window.len())
@@ -38,6 +40,7 @@ pub struct Stats {
 }
 
 impl Stats {
+    #[must_use]
     pub fn of(values: &[Duration]) -> Option<Stats> {
         let mut v = values.to_vec();
         v.sort_unstable();
@@ -47,6 +50,7 @@ impl Stats {
     }
 }
 
+#[must_use]
 pub fn ms(d: Duration) -> u128 {
     d.as_millis()
 }

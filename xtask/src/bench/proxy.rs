@@ -18,7 +18,7 @@
 //! drift of the shared machine hits both alike. The balancer's CPU time is utime + stime
 //! of its process (/proc/PID/stat, every thread) before and after the measured run.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -115,6 +115,7 @@ pub enum Body {
 }
 
 impl Body {
+    #[must_use]
     pub fn bytes(self) -> usize {
         match self {
             Body::Empty => 0,
@@ -123,6 +124,7 @@ impl Body {
         }
     }
 
+    #[must_use]
     pub fn path(self) -> &'static str {
         match self {
             Body::Empty => "/b0",
@@ -144,11 +146,12 @@ impl Body {
 pub enum ProxyStack {
     /// haproxy 2.6 (Debian), nbthread 1.
     Haproxy,
-    /// halb's proxy, proxy_threads = 1.
+    /// halb's proxy, `proxy_threads` = 1.
     Halb,
 }
 
 impl ProxyStack {
+    #[must_use]
     pub fn label(self) -> &'static str {
         match self {
             ProxyStack::Haproxy => "haproxy",
@@ -199,6 +202,7 @@ impl Measured {
     }
 
     /// CPU seconds per 1000 requests.
+    #[must_use]
     pub fn cpu_per_1000(&self) -> Option<f64> {
         let w = self.ok()?;
         #[allow(clippy::cast_precision_loss)]
@@ -207,12 +211,14 @@ impl Measured {
     }
 
     /// Balancer CPU use over the run (1.0 = one whole core).
+    #[must_use]
     pub fn cpu_share(&self) -> Option<f64> {
         let d = self.ok()?.duration.as_secs_f64();
         (d > 0.0).then(|| self.cpu_secs.map(|c| c / d))?
     }
 
     /// Failed to measure, or wrk saw errors.
+    #[must_use]
     pub fn flagged(&self) -> bool {
         self.ok().is_none_or(|w| w.errors() > 0 || w.requests == 0)
     }
@@ -240,13 +246,14 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
     match n {
         0 => None,
         _ if n % 2 == 1 => Some(v[n / 2]),
-        _ => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
+        _ => Some(f64::midpoint(v[n / 2 - 1], v[n / 2])),
     }
 }
 
 /// One `Measured` per (case, stack), in order of first appearance: each figure the median of
 /// that pair's runs (req/s, p50, p99, CPU per 1000 requests), errors summed. A pair with a run
 /// that gave no figures is that run (flagged).
+#[must_use]
 pub fn medians(all: &[Measured]) -> Vec<Measured> {
     first_seen(all.iter().map(|m| (m.case, m.stack)))
         .into_iter()
@@ -288,6 +295,7 @@ pub fn medians(all: &[Measured]) -> Vec<Measured> {
 
 /// Per case, halb/haproxy of each round (the k-th run of each stack): requests/s and CPU per
 /// request, to show how far the ratio moves between rounds.
+#[must_use]
 pub fn round_ratios(all: &[Measured]) -> Vec<String> {
     let runs = |case: Case, stack: ProxyStack| -> Vec<&Measured> {
         all.iter().filter(|m| m.case == case && m.stack == stack).collect()
@@ -385,6 +393,7 @@ pub fn table(all: &[Measured]) -> String {
 
 /// Per case: halb >= 1.3x haproxy's requests/s (both on one core, one thread) with a p99
 /// no worse (within 5 %).
+#[must_use]
 pub fn targets(all: &[Measured], cases: &[Case], disturbed: &[Case]) -> Vec<Target> {
     cases
         .iter()
@@ -447,6 +456,7 @@ impl Undecided for Target {
 }
 
 /// haproxy's configuration, the halb config's counterpart line for line.
+#[must_use]
 pub fn haproxy_cfg(dir: &str) -> String {
     let mut out = format!(
         "global\n    nbthread 1\n    maxconn 8000\n    pidfile {dir}/haproxy.pid\n\n\
@@ -456,12 +466,13 @@ pub fn haproxy_cfg(dir: &str) -> String {
          backend web\n    balance roundrobin\n"
     );
     for (name, ip) in SERVERS {
-        out.push_str(&format!("    server {name} {ip}:80 check inter 2s rise 2 fall 3\n"));
+        let _ = writeln!(out, "    server {name} {ip}:80 check inter 2s rise 2 fall 3");
     }
     out
 }
 
 /// halb's configuration: one balancer with only a proxy, in PREFIX-bal.
+#[must_use]
 pub fn halb_toml(node: &str, ns: &str) -> String {
     let mut out = format!(
         "[daemon]\nnode = \"{node}\"\nlog_level = \"warn\"\n\n\
@@ -472,9 +483,10 @@ pub fn halb_toml(node: &str, ns: &str) -> String {
          [[balancer.proxy.backend]]\nname = \"web\"\nbalance = \"roundrobin\"\n"
     );
     for (name, ip) in SERVERS {
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             "\n[[balancer.proxy.backend.server]]\nname = \"{name}\"\naddress = \"{ip}:80\"\ncheck = true\ninter = \"2s\"\nrise = 2\nfall = 3\n"
-        ));
+        );
     }
     out
 }
@@ -492,11 +504,13 @@ fn nginx_conf(dir: &str, name: &str) -> String {
 }
 
 /// wrk's Lua script of mode `paced`: `delay()` is the wait before each request of a connection.
+#[must_use]
 pub fn pace_script(pace_ms: u64) -> String {
     format!("function delay()\n  return {pace_ms}\nend\n")
 }
 
 /// The wrk command of one run; `dir` holds `pace.lua` (mode `paced`).
+#[must_use]
 pub fn wrk_argv(
     args: &ProxyArgs,
     case: Case,
@@ -572,6 +586,7 @@ fn which(tool: &str) -> bool {
         .is_some_and(|paths| std::env::split_paths(&paths).any(|p| p.join(tool).is_file()))
 }
 
+#[expect(clippy::too_many_lines, reason = "the run's sequence of cases, in order")]
 fn measure_all(
     env: &mut Env,
     args: &ProxyArgs,
@@ -921,6 +936,7 @@ fn get(ns: &str, addr: SocketAddr, path: &str) -> Result<(u16, String), String> 
 }
 
 /// Status and X-Server of an HTTP answer.
+#[must_use]
 pub fn parse_head(text: &str) -> Option<(u16, String)> {
     let head = text.split("\r\n\r\n").next()?;
     let mut lines = head.lines();
@@ -1019,7 +1035,7 @@ mod tests {
         assert_eq!((m[0].stack, m[1].stack), (ProxyStack::Haproxy, ProxyStack::Halb));
         let halb = m[1].wrk.as_ref().unwrap();
         assert!((halb.requests_per_sec - 20_000.0).abs() < 1e-9);
-        assert_eq!(halb.p99, Duration::from_micros(5000));
+        assert_eq!(halb.p99, Duration::from_millis(5));
         assert_eq!(halb.errors(), 2, "errors are summed");
         // CPU per 1000 requests: 9/300, 6/100, 8/200 -> median 0.04.
         assert!((m[1].cpu_per_1000().unwrap() - 0.04).abs() < 1e-9, "{m:?}");

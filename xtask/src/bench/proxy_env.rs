@@ -79,6 +79,7 @@ impl Env {
         })
     }
 
+    #[must_use]
     pub fn ns(&self, name: &str) -> String {
         format!("{}-{name}", self.prefix)
     }
@@ -106,6 +107,7 @@ impl Env {
         Ok(())
     }
 
+    #[must_use]
     pub fn log(&self, name: &str) -> PathBuf {
         self.dir.join(format!("{name}.log"))
     }
@@ -139,6 +141,7 @@ impl Env {
         result
     }
 
+    #[must_use]
     pub fn proc(&self, name: &str) -> Option<Proc> {
         self.procs.iter().find(|(n, _)| n == name).map(|(_, p)| *p)
     }
@@ -197,11 +200,13 @@ pub struct Finished {
 }
 
 impl Finished {
+    #[must_use]
     pub fn ok(&self) -> bool {
         !self.timed_out && self.status.is_some_and(|s| s.success())
     }
 
     /// One line for error messages.
+    #[must_use]
     pub fn describe(&self) -> String {
         let how = if self.timed_out {
             "killed at its deadline".to_string()
@@ -255,11 +260,13 @@ pub fn run_bounded(ns: &str, argv: &[String], limit: Duration, out: &Path) -> Re
 }
 
 /// Strings for an argv.
+#[must_use]
 pub fn argv(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_string()).collect()
 }
 
 /// Clock ticks per second of /proc's CPU times.
+#[must_use]
 pub fn clock_ticks() -> f64 {
     // SAFETY: sysconf has no preconditions.
     let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
@@ -273,6 +280,7 @@ pub fn clock_ticks() -> f64 {
 }
 
 /// utime + stime (ticks) from the text of /proc/PID/stat: every thread, live or exited.
+#[must_use]
 pub fn parse_proc_cpu(stat: &str) -> Option<u64> {
     let rest = stat.get(stat.rfind(')')? + 2..)?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
@@ -283,6 +291,7 @@ pub fn parse_proc_cpu(stat: &str) -> Option<u64> {
 }
 
 /// utime + stime of a process, in seconds.
+#[must_use]
 pub fn proc_cpu_secs(p: Proc) -> Option<f64> {
     let text = std::fs::read_to_string(format!("/proc/{}/stat", p.pid)).ok()?;
     #[allow(clippy::cast_precision_loss)]
@@ -301,6 +310,7 @@ pub struct CpuTimes {
 }
 
 impl CpuTimes {
+    #[must_use]
     pub fn parse(proc_stat: &str) -> Option<CpuTimes> {
         let line = proc_stat.lines().find(|l| l.starts_with("cpu "))?;
         let v: Vec<u64> =
@@ -323,6 +333,7 @@ impl CpuTimes {
     }
 
     /// Kernel time (system + irq + softirq) since `before`, in seconds.
+    #[must_use]
     pub fn kernel_secs_since(&self, before: &CpuTimes) -> f64 {
         let t = (self.system + self.irq + self.softirq)
             .saturating_sub(before.system + before.irq + before.softirq);
@@ -334,6 +345,7 @@ impl CpuTimes {
 
 /// Shares of all CPUs' time since `before` spent in user code and in the kernel (system,
 /// irq, softirq): (user, kernel), each 0.0-1.0.
+#[must_use]
 pub fn busy_shares(before: &CpuTimes, after: &CpuTimes) -> (f64, f64) {
     let total = after.total.saturating_sub(before.total);
     if total == 0 {
@@ -386,6 +398,7 @@ pub fn halb_binary() -> Result<PathBuf> {
 }
 
 /// "path (release build, built 2025-01-01 10:00 UTC, 3 h ago)" for the report.
+#[must_use]
 pub fn describe_binary(path: &Path) -> String {
     let profile = if path.components().any(|c| c.as_os_str() == "release") {
         "release build"
@@ -420,6 +433,7 @@ pub fn cpus() -> usize {
 }
 
 /// `x` with `sig` significant decimals for tables (1234.5 -> "1234", 0.01234 -> "0.0123").
+#[must_use]
 pub fn fmt_sig(x: f64, sig: usize) -> String {
     if !x.is_finite() {
         return "-".into();
@@ -435,6 +449,7 @@ pub fn fmt_sig(x: f64, sig: usize) -> String {
 }
 
 /// A ratio for tables: "1.23x", or "-" when either side is missing or zero.
+#[must_use]
 pub fn ratio_cell(ours: Option<f64>, theirs: Option<f64>) -> String {
     match (ours, theirs) {
         (Some(a), Some(b)) if b > 0.0 && a.is_finite() => format!("{:.2}x", a / b),

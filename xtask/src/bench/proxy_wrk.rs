@@ -35,11 +35,13 @@ pub struct WrkResult {
 }
 
 impl WrkResult {
+    #[must_use]
     pub fn errors(&self) -> u64 {
         self.socket_errors.iter().sum::<u64>() + self.non_2xx
     }
 
     /// "3 non-2xx/3xx, read 2, timeout 1", or "" when clean.
+    #[must_use]
     pub fn error_summary(&self) -> String {
         let mut parts = Vec::new();
         if self.non_2xx > 0 {
@@ -55,6 +57,7 @@ impl WrkResult {
 }
 
 /// wrk's time figures: `12us`, `1.23ms`, `2.00s`, `1.00m`, `1.00h`.
+#[must_use]
 pub fn parse_time(s: &str) -> Option<Duration> {
     let s = s.trim();
     let split = s.find(|c: char| c.is_ascii_alphabetic())?;
@@ -169,7 +172,7 @@ Transfer/sec:      5.00MB
         assert_eq!(parse_time("12us"), Some(Duration::from_micros(12)));
         assert_eq!(parse_time(" 1.50ms"), Some(Duration::from_micros(1500)));
         assert_eq!(parse_time("2.00s"), Some(Duration::from_secs(2)));
-        assert_eq!(parse_time("1.00m"), Some(Duration::from_secs(60)));
+        assert_eq!(parse_time("1.00m"), Some(Duration::from_mins(1)));
         assert_eq!(parse_time("1.5x"), None);
         assert_eq!(parse_time("ms"), None);
     }
@@ -182,7 +185,7 @@ Transfer/sec:      5.00MB
         let text: String = CLEAN
             .lines()
             .filter(|l| !l.contains('%') || l.contains("Stdev"))
-            .map(|l| format!("{l}\n"))
+            .flat_map(|l| [l, "\n"])
             .collect();
         assert!(parse(&text).unwrap_err().to_string().contains("50th percentile"));
     }

@@ -53,6 +53,7 @@ pub struct Target {
     pub met: Option<bool>,
 }
 
+#[must_use]
 pub fn targets(list: &[Target]) -> String {
     let w = list.iter().map(|t| t.what.chars().count()).max().unwrap_or(0);
     let mut out = String::new();

@@ -43,6 +43,7 @@ pub struct Sampler {
 }
 
 /// Workers needed so that a slot is free every `interval` while requests time out.
+#[must_use]
 pub fn workers_for(interval: Duration) -> usize {
     let per = interval.as_micros().max(1);
     let n = REQUEST_TIMEOUT.as_micros().div_ceil(per) + 2;
@@ -84,10 +85,12 @@ impl Sampler {
         Ok(Sampler { start, stop, samples, workers })
     }
 
+    #[must_use]
     pub fn elapsed(&self) -> Duration {
         self.start.elapsed()
     }
 
+    #[must_use]
     pub fn snapshot(&self) -> Vec<Sample> {
         let mut v = self.samples.lock().map(|s| s.clone()).unwrap_or_default();
         v.sort_by_key(|s| s.end);
@@ -96,6 +99,7 @@ impl Sampler {
 
     /// Waits until `k` consecutive answers (by end time) after `since` came through `via`;
     /// false on timeout or when the sampler ran out of time.
+    #[must_use]
     pub fn wait_for_via(&self, since: Duration, via: &str, k: usize, timeout: Duration) -> bool {
         sys::wait_until(timeout, Duration::from_millis(10), || {
             self.workers.iter().all(JoinHandle::is_finished) || self.settled(since, via, k)

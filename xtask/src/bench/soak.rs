@@ -44,6 +44,7 @@ impl Load {
     }
 
     /// How many threads still spin.
+    #[must_use]
     pub fn running(&self) -> usize {
         self.threads.iter().filter(|t| !t.is_finished()).count()
     }
@@ -88,16 +89,19 @@ pub struct SoakResult {
 }
 
 impl SoakResult {
+    #[must_use]
     pub fn total_transitions(&self) -> u64 {
         self.transitions.iter().map(|(_, n)| n).sum()
     }
 
+    #[must_use]
     pub fn passed(&self) -> bool {
         self.total_transitions() == 0 && self.holder_glitches == 0
     }
 }
 
 /// Transitions between two readings of the per-balancer counters.
+#[must_use]
 pub fn delta(
     before: &[(&'static str, u64)],
     after: &[(&'static str, u64)],
@@ -126,7 +130,7 @@ mod tests {
         assert!(sys::wait_until(Duration::from_secs(5), Duration::from_millis(10), || {
             load.running() == 0
         }));
-        let load = Load::start_with(2, plain(Duration::from_secs(600))).unwrap();
+        let load = Load::start_with(2, plain(Duration::from_mins(10))).unwrap();
         assert_eq!(load.running(), 2);
         let t = Instant::now();
         drop(load);

@@ -94,6 +94,7 @@ pub enum BenchStack {
 }
 
 impl BenchStack {
+    #[must_use]
     pub fn label(self) -> &'static str {
         match self {
             BenchStack::Kernel => "kernel STP",
@@ -138,6 +139,7 @@ pub enum Scenario {
 }
 
 impl Scenario {
+    #[must_use]
     pub fn label(self) -> &'static str {
         match self {
             Scenario::Link => "link down (swout1-swout2)",
@@ -180,7 +182,7 @@ pub fn run(args: &StpArgs) -> Result<()> {
     let runs = u32::try_from(scenarios.len()).unwrap_or(u32::MAX).saturating_mul(args.repeat);
     let estimate: Duration = stacks
         .iter()
-        .map(|s| s.run_estimate(args.stp_timers) * runs + Duration::from_secs(60))
+        .map(|s| s.run_estimate(args.stp_timers) * runs + Duration::from_mins(1))
         .sum();
     let started = Instant::now();
     println!(

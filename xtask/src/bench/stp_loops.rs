@@ -29,6 +29,7 @@ pub struct Echoes {
 }
 
 /// Counts the replies and the duplicates in ping's output.
+#[must_use]
 pub fn parse(output: &str) -> Echoes {
     let replies: Vec<&str> = output.lines().filter(|l| l.contains(" bytes from ")).collect();
     Echoes {

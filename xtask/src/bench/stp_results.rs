@@ -42,25 +42,30 @@ impl Series {
         Stats::of(&self.runs.iter().map(figure).collect::<Vec<_>>())
     }
 
+    #[must_use]
     pub fn outage(&self) -> Option<Stats> {
         self.stats(|r| r.outage)
     }
 
     /// Failed requests and all requests, over the runs.
+    #[must_use]
     pub fn requests(&self) -> (usize, usize) {
         self.runs.iter().fold((0, 0), |(f, n), r| (f + r.failed, n + r.requests))
     }
 
+    #[must_use]
     pub fn duplicates(&self) -> usize {
         self.runs.iter().map(|r| r.echoes.duplicates).sum()
     }
 
+    #[must_use]
     pub fn replies(&self) -> usize {
         self.runs.iter().map(|r| r.echoes.replies).sum()
     }
 }
 
 /// Median outage of `stack` over the kernel's in the same scenario.
+#[must_use]
 pub fn ratio(all: &[Series], stack: BenchStack, scenario: Scenario) -> Option<f64> {
     let of = |s: BenchStack| all.iter().find(|x| (x.stack, x.scenario) == (s, scenario));
     let ours = of(stack)?.outage()?.median.as_secs_f64();
@@ -69,6 +74,7 @@ pub fn ratio(all: &[Series], stack: BenchStack, scenario: Scenario) -> Option<f6
 }
 
 /// The results table: one row per (stack, scenario).
+#[must_use]
 pub fn table(all: &[Series]) -> String {
     let rows: Vec<Vec<String>> = all
         .iter()

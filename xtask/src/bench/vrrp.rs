@@ -37,7 +37,7 @@ const SETTLED: usize = 5;
 /// How long the backup may take to serve after a fault before the run fails.
 const FAILOVER_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest a single run may last (the sampler stops by itself after it).
-const RUN_BOUND: Duration = Duration::from_secs(180);
+const RUN_BOUND: Duration = Duration::from_mins(3);
 /// Tolerance of "no worse than keepalived": halb's median may exceed keepalived's by 5 %
 /// plus two sampling intervals (the resolution of either figure).
 const NO_WORSE_FACTOR: f64 = 1.05;
@@ -72,13 +72,14 @@ pub struct VrrpArgs {
     /// Lab prefix of the bench labs (namespaces PREFIX-<node>).
     #[arg(long, default_value = "halb-bench")]
     pub prefix: String,
-    /// Write every run's samples to DIR/<stack>-<scenario>-<run>.csv (start_ms, end_ms, ok,
+    /// Write every run's samples to DIR/<stack>-<scenario>-<run>.csv (`start_ms`, `end_ms`, ok,
     /// via), with the fault and heal times in the header.
     #[arg(long, value_name = "DIR")]
     pub save_samples: Option<std::path::PathBuf>,
 }
 
 impl VrrpArgs {
+    #[must_use]
     pub fn soak_secs(&self) -> Option<u64> {
         self.soak_secs.or(self.soak.then_some(300))
     }
@@ -91,15 +92,16 @@ impl VrrpArgs {
 /// The VRRP stacks compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
 pub enum BenchStack {
-    /// keepalived on both balancers, the lab's settings (v2, advert_int 1).
+    /// keepalived on both balancers, the lab's settings (v2, `advert_int` 1).
     Keepalived,
     /// halb on both balancers with the same settings.
     Halb,
-    /// halb on both balancers, VRRPv3 with 10 ms adverts.
+    /// halb on both balancers, `VRRPv3` with 10 ms adverts.
     HalbFast,
 }
 
 impl BenchStack {
+    #[must_use]
     pub fn label(self) -> &'static str {
         match self {
             BenchStack::Keepalived => "keepalived (v2, 1 s)",
@@ -127,13 +129,14 @@ impl BenchStack {
 pub enum Scenario {
     /// `lab fail bridge vswout1`: bal1 loses the external network.
     Link,
-    /// `lab fail node bal1`: bal1's VRRP speaker and haproxy SIGKILLed.
+    /// `lab fail node bal1`: bal1's VRRP speaker and haproxy `SIGKILLed`.
     Kill,
     /// `lab stop node bal1`: SIGTERM, the master resigns with priority 0.
     Stop,
 }
 
 impl Scenario {
+    #[must_use]
     pub fn label(self) -> &'static str {
         match self {
             Scenario::Link => "link down (vswout1)",
@@ -155,7 +158,7 @@ impl Scenario {
             Scenario::Link | Scenario::Kill => lab::fail(lab, &fault),
             Scenario::Stop => {
                 sys::require_root()?;
-                let _lock = lab.lock(Duration::from_secs(60))?;
+                let _lock = lab.lock(Duration::from_mins(1))?;
                 faults::fail_with(lab, &fault, Kill::Graceful)
             }
         }
@@ -192,21 +195,25 @@ pub struct Series {
 }
 
 impl Series {
+    #[must_use]
     pub fn outage(&self) -> Option<Stats> {
         Stats::of(&self.runs.iter().map(|r| r.outage).collect::<Vec<_>>())
     }
 
+    #[must_use]
     pub fn heal_outage(&self) -> Option<Stats> {
         Stats::of(&self.runs.iter().map(|r| r.heal_outage).collect::<Vec<_>>())
     }
 
     /// Runs after whose heal bal1 did not serve again within the bound.
+    #[must_use]
     pub fn unhealed(&self) -> usize {
         self.runs.iter().filter(|r| !r.healed).count()
     }
 }
 
 /// Median outage of `stack` over keepalived's in the same scenario.
+#[must_use]
 pub fn ratio(all: &[Series], stack: BenchStack, scenario: Scenario) -> Option<f64> {
     let median = |s: BenchStack| {
         all.iter().find(|x| x.stack == s && x.scenario == scenario).and_then(Series::outage)
@@ -216,6 +223,7 @@ pub fn ratio(all: &[Series], stack: BenchStack, scenario: Scenario) -> Option<f6
 }
 
 /// A statistics cell pair: median, and `min-max` (`-` when nothing was measured).
+#[must_use]
 pub fn stats_cell(s: Option<Stats>) -> (String, String) {
     match s {
         Some(s) => (ms(s.median).to_string(), format!("{}-{}", ms(s.min), ms(s.max))),
@@ -224,6 +232,7 @@ pub fn stats_cell(s: Option<Stats>) -> (String, String) {
 }
 
 /// The results table: one row per (stack, scenario).
+#[must_use]
 pub fn table(all: &[Series]) -> String {
     let rows: Vec<Vec<String>> = all
         .iter()
@@ -457,6 +466,7 @@ pub fn restore(lab: &Lab, config: &LabConfig) -> Result<()> {
 }
 
 /// Samples as CSV, with the fault and heal times (ms since the sampler started) on top.
+#[must_use]
 pub fn samples_csv(samples: &[sampler::Sample], fault_at: Duration, heal_at: Duration) -> String {
     let mut out = format!(
         "# fault_ms={:.3} heal_ms={:.3}\nstart_ms,end_ms,ok,via\n",

@@ -98,6 +98,7 @@ pub enum Tunnel {
 }
 
 impl Tunnel {
+    #[must_use]
     pub fn label(self) -> &'static str {
         match self {
             Tunnel::Kernel => "kernel",
@@ -140,11 +141,13 @@ impl CpuPerPacket {
     }
 
     /// Microseconds of the endpoints' system time per packet.
+    #[must_use]
     pub fn micros_per_packet(&self) -> Option<f64> {
         self.per_packet(self.proc_secs?)
     }
 
     /// Microseconds of the machine's kernel time per packet (baseline subtracted).
+    #[must_use]
     pub fn machine_micros_per_packet(&self) -> Option<f64> {
         self.per_packet(self.net_secs)
     }
@@ -167,6 +170,7 @@ fn cell(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
 }
 
 /// The results table: one row per figure, kernel and halb side by side.
+#[must_use]
 pub fn table(kernel: &TunnelResult, halb: &TunnelResult, udp_len: u32) -> String {
     let pps = |r: &TunnelResult| r.pps.map(|p| p.pps);
     let pps_cell = |r: &TunnelResult| match r.pps {
@@ -225,6 +229,7 @@ pub fn table(kernel: &TunnelResult, halb: &TunnelResult, udp_len: u32) -> String
 
 /// A path without encapsulation (`flat`, `wire`) against both tunnels: the most a tunnel can
 /// reach here, and each tunnel's own CPU per packet (its path's minus the reference's).
+#[must_use]
 pub fn ceiling(
     kernel: &TunnelResult,
     halb: &TunnelResult,
@@ -276,6 +281,7 @@ fn ratio(ours: Option<f64>, theirs: Option<f64>) -> Option<f64> {
     }
 }
 
+#[must_use]
 pub fn targets(kernel: &TunnelResult, halb: &TunnelResult) -> Vec<Target> {
     let mut out = decide(kernel, halb);
     if kernel.disturbed || halb.disturbed {
@@ -373,6 +379,7 @@ fn endpoint(host: usize) -> (String, String) {
 }
 
 impl Bench<'_> {
+    #[expect(clippy::too_many_lines, reason = "measures each tunnel in turn, in order")]
     fn run(&mut self, tunnels: &[Tunnel]) -> Result<()> {
         let started = Instant::now();
         let a = self.args;
@@ -599,6 +606,7 @@ impl Bench<'_> {
         self.env.ns(&format!("h{host}"))
     }
 
+    #[expect(clippy::too_many_lines, reason = "one topology, built step by step in order")]
     fn switch_to(&mut self, t: Tunnel) -> Result<()> {
         if self.current == Some(t) {
             return Ok(());
@@ -872,6 +880,10 @@ impl Bench<'_> {
             .with_context(|| format!("iperf3 -u at {pps} pps ({})", f.describe()))
     }
 
+    #[expect(
+        clippy::unnecessary_wraps,
+        reason = "same signature as the other measurements, which can fail"
+    )]
     fn search_pps(&self, notes: &mut Vec<String>) -> Result<Option<Pps>> {
         let mut search = RateSearch::new(self.args.start_pps, self.args.max_steps);
         let mut best: Option<Pps> = None;
@@ -1015,6 +1027,7 @@ impl Bench<'_> {
 }
 
 /// A counter of /proc/net/snmp, e.g. (`Tcp`, `InCsumErrors`).
+#[must_use]
 pub fn parse_snmp(snmp: &str, proto: &str, name: &str) -> Option<u64> {
     let tag = format!("{proto}:");
     let mut lines = snmp.lines().filter(|l| l.split_whitespace().next() == Some(tag.as_str()));
@@ -1024,7 +1037,8 @@ pub fn parse_snmp(snmp: &str, proto: &str, name: &str) -> Option<u64> {
 }
 
 /// Packets dropped because a CPU's input backlog was full (second column of
-/// /proc/net/softnet_stat, hexadecimal, one line per CPU): the whole machine.
+/// /`proc/net/softnet_stat`, hexadecimal, one line per CPU): the whole machine.
+#[must_use]
 pub fn parse_softnet_drops(text: &str) -> u64 {
     text.lines()
         .filter_map(|l| l.split_whitespace().nth(1))
@@ -1032,7 +1046,8 @@ pub fn parse_softnet_drops(text: &str) -> u64 {
         .sum()
 }
 
-/// NET_RX softirq counts per CPU from /proc/softirqs.
+/// `NET_RX` softirq counts per CPU from /proc/softirqs.
+#[must_use]
 pub fn parse_net_rx(text: &str) -> Vec<u64> {
     text.lines()
         .find(|l| l.trim_start().starts_with("NET_RX:"))
@@ -1067,6 +1082,10 @@ fn perf_cycles_work() -> bool {
 mod tests {
     use super::*;
 
+    #[expect(
+        clippy::unnecessary_wraps,
+        reason = "the results hold an Option: a run may have no TCP figure"
+    )]
     fn tcp(gbit: f64) -> Option<TcpResult> {
         Some(TcpResult { received_bps: gbit * 1e9, retransmits: 2 })
     }

@@ -23,11 +23,13 @@ pub struct UdpResult {
 
 impl UdpResult {
     /// Packets per second the sender managed.
+    #[must_use]
     pub fn sent_pps(&self) -> f64 {
         per_sec(self.sent_packets, self.sent_secs)
     }
 
     /// Packets per second that arrived.
+    #[must_use]
     pub fn received_pps(&self) -> f64 {
         per_sec(self.packets.saturating_sub(self.lost_packets), self.received_secs)
     }
@@ -118,6 +120,7 @@ pub enum Step {
 /// The sender reached the requested rate when it sent at least this share of it.
 pub const SENDER_SHARE: f64 = 0.9;
 
+#[must_use]
 pub fn classify(requested_pps: u64, r: &UdpResult, max_loss_percent: f64) -> Step {
     #[allow(clippy::cast_precision_loss)]
     let requested = requested_pps as f64;
@@ -147,6 +150,7 @@ pub struct RateSearch {
 }
 
 impl RateSearch {
+    #[must_use]
     pub fn new(start: u64, max_steps: u32) -> RateSearch {
         RateSearch {
             start: start.max(1),
@@ -162,6 +166,7 @@ impl RateSearch {
     }
 
     /// The next rate to try, packets/s; `None` when done.
+    #[must_use]
     pub fn next(&self) -> Option<u64> {
         if self.limited || self.steps >= self.max_steps {
             return None;
@@ -207,7 +212,7 @@ mod tests {
         let r = parse_udp(UDP).unwrap();
         assert_eq!((r.sent_packets, r.packets, r.lost_packets), (19457, 19457, 11));
         assert!((r.sent_pps() - 19457.0 / 1.00002).abs() < 1e-6);
-        assert!((r.received_pps() - 19446.0 / 1.000217).abs() < 1e-6);
+        assert!((r.received_pps() - 19446.0 / 1.000_217).abs() < 1e-6);
         assert!((r.lost_percent - 0.0565).abs() < 1e-12);
         assert!((r.client_system_secs.unwrap() - 0.35 * 1.00002).abs() < 1e-9);
         assert!((r.server_system_secs.unwrap() - 0.40 * 1.00002).abs() < 1e-9);

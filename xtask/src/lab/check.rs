@@ -405,6 +405,7 @@ fn show(m: &BTreeMap<String, usize>) -> String {
 
 /// Round robin over `k` servers: every window of `k` consecutive replies names `k` distinct
 /// servers.
+#[must_use]
 pub fn is_rotation(servers: &[&str], k: usize) -> bool {
     k > 0
         && servers.len() >= k
@@ -564,6 +565,7 @@ fn check_l7(ctx: &mut Ctx) -> Result<()> {
 }
 
 /// VXLAN packets in `tcpdump -nn -v` output: (src, dst, vni) per packet.
+#[must_use]
 pub fn parse_vxlan(text: &str) -> Vec<(String, String, u32)> {
     let mut out = Vec::new();
     for line in text.lines() {
@@ -735,6 +737,7 @@ fn capture(lab: &Lab, port: &str, traffic: impl FnOnce()) -> Result<(String, Str
 }
 
 /// The table `lab check` prints.
+#[must_use]
 pub fn table(results: &[CheckResult]) -> String {
     let w = results.iter().map(|r| r.name.len()).max().unwrap_or(10).max(10);
     let mut out = format!(

@@ -51,6 +51,7 @@ pub fn binary() -> Result<PathBuf> {
     }
 }
 
+#[must_use]
 pub fn run_dir(lab: &Lab) -> PathBuf {
     lab.dir.join("halb-run")
 }
@@ -480,15 +481,15 @@ mod tests {
         assert_eq!(vrrp["virtual_ipaddress"][0].as_str(), Some("172.16.1.254/24"));
     }
 
-    fn stack(spec: StackSpec) -> LabConfig {
-        LabConfig::new(Stack::parse(&spec).unwrap(), StpTimers::Fast, false)
+    fn stack(spec: &StackSpec) -> LabConfig {
+        LabConfig::new(Stack::parse(spec).unwrap(), StpTimers::Fast, false)
     }
 
     #[test]
     fn halb_proxy_is_the_haproxy_block_key_for_key() {
         let lab = Lab::new("hlt-unit").unwrap();
         let config =
-            stack(StackSpec { proxy: Some("bal1=halb,bal2=haproxy"), ..StackSpec::default() });
+            stack(&StackSpec { proxy: Some("bal1=halb,bal2=haproxy"), ..StackSpec::default() });
         let t = config_toml(&lab, &config, "host1");
         assert!(
             t.contains("interfaces = [\"ext\", \"int\"]\nadmin_bind = \"127.0.0.1:9100\"\n"),
@@ -548,7 +549,7 @@ mod tests {
     fn halb_vxlan_is_the_kernel_device_as_host_vxlan() {
         let lab = Lab::new("hlt-unit").unwrap();
         let config =
-            stack(StackSpec { vxlan: Some("host1=halb,host2=kernel"), ..StackSpec::default() });
+            stack(&StackSpec { vxlan: Some("host1=halb,host2=kernel"), ..StackSpec::default() });
         let t = config_toml(&lab, &config, "host1");
         let want = "[host]\nnetns = \"hlt-unit-host1\"\ninterfaces = [\"swout1\", \"swout2\", \"bal1-ext\"]\n\n[host.vxlan]\nvni = 42\nlocal = \"172.16.1.150\"\nunderlay = \"vswout1\"\nbridge = \"vswin1\"\nremotes = [\"172.16.1.151\"]\ntunnel_port = \"vxl42\"\nmtu = 1450\n\n[[balancer]]";
         assert!(t.contains(want), "{t}");
@@ -556,7 +557,7 @@ mod tests {
         let t2 = config_toml(&lab, &config, "host2");
         assert!(!t2.contains("vxlan"), "{t2}");
         // Both on halb, and everything-but-STP: each host points at the other.
-        let config = stack(StackSpec {
+        let config = stack(&StackSpec {
             stack: Some(crate::lab::plan::StackKind::Halb),
             stp: Some("kernel"),
             ..StackSpec::default()

@@ -85,7 +85,7 @@ fn intro(lab: &Lab, checkpoint: &str) {
     println!("{text}");
 }
 
-pub fn demo(args: DemoArgs) -> Result<()> {
+pub fn demo(args: &DemoArgs) -> Result<()> {
     sys::require_root()?;
     crate::setup::run()?;
     let lab = Lab::new(&args.prefix)?;

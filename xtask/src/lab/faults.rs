@@ -87,6 +87,7 @@ impl fmt::Display for Fault {
     }
 }
 
+#[must_use]
 pub fn failed(lab: &Lab) -> Vec<Fault> {
     lab.read_lines(STATE).iter().filter_map(|l| Fault::parse(l)).collect()
 }
@@ -98,6 +99,7 @@ fn save(lab: &Lab, faults: &[Fault]) -> Result<()> {
 
 /// Bridge ports that must be disabled given the faults: ends of failed cables, every port
 /// of a failed bridge, and the far ends of its cables (they lose carrier).
+#[must_use]
 pub fn inactive_ports(faults: &[Fault]) -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
     let mut add_cable = |c: &topo::Cable| {

@@ -13,6 +13,7 @@ use super::rundir::Lab;
 use super::stp::{self, Tree};
 use super::topo;
 
+#[must_use]
 pub fn vip_addr() -> SocketAddr {
     SocketAddr::from(([172, 16, 1, 254], topo::SERVICE_PORT))
 }

@@ -39,6 +39,7 @@ impl PortStateKind {
         })
     }
 
+    #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             PortStateKind::Disabled => "disabled",
@@ -78,6 +79,7 @@ pub struct BridgeState {
 
 impl BridgeState {
     /// The role the kernel's state implies (802.1D has no explicit role field).
+    #[must_use]
     pub fn role(&self, port: &PortState) -> &'static str {
         if let Some(role) = port.halb_role {
             role
@@ -270,6 +272,7 @@ pub fn read_stp(lab: &Lab) -> Result<Vec<BridgeState>> {
 
 /// Builds the predictor's input from the kernel's ids and costs, keeping only `active`
 /// ports, and links them along the cable table.
+#[must_use]
 pub fn net_from(states: &[BridgeState], inactive: &BTreeSet<(String, String)>) -> Net {
     let active = |b: &str, p: &str| !inactive.contains(&(b.to_string(), p.to_string()));
     let bridges = states
@@ -299,6 +302,7 @@ pub fn net_from(states: &[BridgeState], inactive: &BTreeSet<(String, String)>) -
 
 /// Differences between the kernel and the predicted tree; empty when they agree and every
 /// port has settled (no listening/learning).
+#[must_use]
 pub fn compare(
     states: &[BridgeState],
     tree: &Tree,
@@ -350,6 +354,7 @@ pub fn compare(
 }
 
 /// Which balancers hold the VIP on `ext`.
+#[must_use]
 pub fn vip_holders(lab: &Lab) -> Vec<&'static str> {
     topo::BALANCERS
         .iter()

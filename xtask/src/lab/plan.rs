@@ -30,6 +30,7 @@ impl Component {
         [Component::Stp, Component::Vrrp, Component::Proxy, Component::Vxlan];
 
     /// The command-line flag (and plan-file key) of the component.
+    #[must_use]
     pub fn flag(self) -> &'static str {
         match self {
             Component::Stp => "stp",
@@ -40,6 +41,7 @@ impl Component {
     }
 
     /// The name of the classic implementation on the command line.
+    #[must_use]
     pub fn classic_name(self) -> &'static str {
         match self {
             Component::Stp | Component::Vxlan => "kernel",
@@ -50,6 +52,7 @@ impl Component {
 
     /// The node whose processes run an instance: a balancer's VRRP and proxy, a host's VXLAN,
     /// a bridge's STP run where the balancer or bridge lives.
+    #[must_use]
     pub fn node_of(self, instance: &str) -> Option<&'static str> {
         match self {
             Component::Vrrp | Component::Proxy => topo::balancer(instance).map(|b| b.name),
@@ -59,6 +62,7 @@ impl Component {
     }
 
     /// The instances a per-instance spec may name.
+    #[must_use]
     pub fn instances(self) -> &'static [&'static str] {
         match self {
             Component::Stp => &["swout1", "swout2", "vswout1", "vswout2"],
@@ -96,6 +100,7 @@ impl Impl {
         }
     }
 
+    #[must_use]
     pub fn name(self, component: Component) -> &'static str {
         match self {
             Impl::Classic => component.classic_name(),
@@ -122,6 +127,7 @@ pub enum StpTimers {
 
 impl StpTimers {
     /// (hello, max age, forward delay) in seconds.
+    #[must_use]
     pub fn seconds(self) -> (u32, u32, u32) {
         match self {
             StpTimers::Standard => (2, 20, 15),
@@ -132,11 +138,13 @@ impl StpTimers {
     /// Upper bound for the tree to settle after a change: a stale root's information ages out
     /// (max age), then a port walks listening and learning (2 x forward delay); doubled,
     /// plus slack for BPDU timing.
+    #[must_use]
     pub fn settle_bound(self) -> std::time::Duration {
         let (hello, max_age, fwd) = self.seconds();
         std::time::Duration::from_secs(u64::from(2 * (max_age + 2 * fwd) + 4 * hello + 10))
     }
 
+    #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             StpTimers::Standard => "standard",
@@ -174,6 +182,7 @@ pub struct StackSpec<'a> {
 
 impl Stack {
     /// Everything classic.
+    #[must_use]
     pub fn classic() -> Self {
         Self::uniform(Impl::Classic)
     }
@@ -244,6 +253,7 @@ impl Stack {
         Ok(())
     }
 
+    #[must_use]
     pub fn get(&self, component: Component, instance: &str) -> Impl {
         self.choices
             .iter()
@@ -286,6 +296,7 @@ impl Stack {
     }
 
     /// `stp.swout1=kernel` lines, for the run dir.
+    #[must_use]
     pub fn to_lines(&self) -> Vec<String> {
         self.choices
             .iter()
@@ -318,10 +329,7 @@ impl Stack {
 /// `daemon::config_toml`.
 fn halb_implemented(component: Component) -> bool {
     match component {
-        Component::Vrrp => true,
-        Component::Proxy => true,
-        Component::Vxlan => true,
-        Component::Stp => true,
+        Component::Vrrp | Component::Proxy | Component::Vxlan | Component::Stp => true,
     }
 }
 
@@ -335,6 +343,7 @@ pub enum StpProtocol {
 }
 
 impl StpProtocol {
+    #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             StpProtocol::Stp => "stp",
@@ -358,6 +367,7 @@ impl Stack {
     /// Whether some halb component runs in `host`'s daemon: the node's own (VXLAN, STP of
     /// its bridges; a switch has only STP) and its balancers' (VRRP, proxy: the daemon
     /// serves the balancers of its host).
+    #[must_use]
     pub fn halb_on_host(&self, host: &str) -> bool {
         self.choices.iter().any(|((c, i), imp)| {
             *imp == Impl::Halb
@@ -371,9 +381,9 @@ impl Stack {
     }
 }
 
-/// Shortest and longest VRRPv3 advert interval, in centiseconds (RFC 5798: 12-bit field).
+/// Shortest and longest `VRRPv3` advert interval, in centiseconds (RFC 5798: 12-bit field).
 const V3_ADVERT_CS: std::ops::RangeInclusive<u32> = 1..=4095;
-/// VRRPv2 advert interval in whole seconds (RFC 3768: 8-bit field).
+/// `VRRPv2` advert interval in whole seconds (RFC 3768: 8-bit field).
 const V2_ADVERT_S: std::ops::RangeInclusive<u32> = 1..=255;
 
 /// `--vrrp-version` and `--vrrp-advert-int`: what every VRRP instance of the lab speaks,
@@ -381,7 +391,7 @@ const V2_ADVERT_S: std::ops::RangeInclusive<u32> = 1..=255;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VrrpTiming {
     version: u8,
-    /// Advert interval in centiseconds (the unit of the VRRPv3 field).
+    /// Advert interval in centiseconds (the unit of the `VRRPv3` field).
     advert_cs: u32,
 }
 
@@ -413,15 +423,18 @@ impl VrrpTiming {
         Ok(VrrpTiming { version, advert_cs })
     }
 
+    #[must_use]
     pub fn version(self) -> u8 {
         self.version
     }
 
+    #[must_use]
     pub fn advert_interval(self) -> std::time::Duration {
         std::time::Duration::from_millis(u64::from(self.advert_cs) * 10)
     }
 
     /// Seconds as keepalived and halb's TOML write them: `1`, `0.01`, `2.5`.
+    #[must_use]
     pub fn advert_int_text(self) -> String {
         let (s, cs) = (self.advert_cs / 100, self.advert_cs % 100);
         match cs {

@@ -28,6 +28,7 @@ pub struct Reply {
 }
 
 impl Reply {
+    #[must_use]
     pub fn parse(body: &str) -> Option<Reply> {
         let f: Vec<&str> = body.split_whitespace().collect();
         match f.as_slice() {
@@ -141,10 +142,12 @@ impl Prober {
         Ok(Prober { start, stop, samples, handle })
     }
 
+    #[must_use]
     pub fn elapsed(&self) -> Duration {
         self.start.elapsed()
     }
 
+    #[must_use]
     pub fn snapshot(&self) -> Vec<Sample> {
         self.samples.lock().map(|s| s.clone()).unwrap_or_default()
     }
@@ -232,6 +235,7 @@ pub fn analyze(samples: &[Sample], fault_at: Duration, want: &dyn Fn(&str) -> bo
     Outcome { total: samples.len(), failed, outage, recovered, switched_after, back_after }
 }
 
+#[must_use]
 pub fn secs(d: Duration) -> String {
     format!("{:.2}s", d.as_secs_f64())
 }

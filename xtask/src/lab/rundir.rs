@@ -36,6 +36,7 @@ pub struct LabConfig {
 
 impl LabConfig {
     /// The classic stack with keepalived's VRRP defaults.
+    #[must_use]
     pub fn new(stack: Stack, timers: StpTimers, daemon: bool) -> Self {
         LabConfig {
             stack,
@@ -50,11 +51,13 @@ impl LabConfig {
     /// halb component there (a balancer's halb VRRP runs in its host's daemon).
     /// Whether `node` runs a halb daemon: a host with `--daemon` or a halb component, a
     /// switch (swout1, swout2) when its bridge's STP is halb's.
+    #[must_use]
     pub fn runs_daemon(&self, node: &str) -> bool {
         topo::DAEMON_NODES.contains(&node)
             && ((self.daemon && topo::HOSTS.contains(&node)) || self.stack.halb_on_host(node))
     }
 
+    #[must_use]
     pub fn to_text(&self) -> String {
         let mut lines = vec![
             format!("timers={}", self.timers.name()),
@@ -104,12 +107,14 @@ impl Lab {
         Ok(Lab { prefix: prefix.to_string(), dir: Path::new(BASE).join(prefix) })
     }
 
+    #[must_use]
     pub fn ns(&self, node: &str) -> String {
         format!("{}-{node}", self.prefix)
     }
 
     /// The daemon's node name: `host1` for the default prefix, `P-host1` otherwise, so bpffs
     /// pins of two labs never collide.
+    #[must_use]
     pub fn daemon_node(&self, host: &str) -> String {
         if self.prefix == "halb" {
             host.to_string()
@@ -118,10 +123,12 @@ impl Lab {
         }
     }
 
+    #[must_use]
     pub fn node_dir(&self, node: &str) -> PathBuf {
         self.dir.join(node)
     }
 
+    #[must_use]
     pub fn log(&self, node: &str, service: &str) -> PathBuf {
         self.dir.join("logs").join(format!("{node}-{service}.log"))
     }
@@ -130,11 +137,13 @@ impl Lab {
         self.dir.join("pids")
     }
 
+    #[must_use]
     pub fn is_up(&self) -> bool {
         self.dir.join("lab.conf").exists()
     }
 
     /// Namespaces of this lab that currently exist.
+    #[must_use]
     pub fn existing_namespaces(&self) -> Vec<String> {
         topo::NODES.iter().map(|n| self.ns(n)).filter(|ns| super::sys::ns_exists(ns)).collect()
     }
@@ -205,6 +214,7 @@ impl Lab {
     }
 
     /// Lines of a state file (empty when missing).
+    #[must_use]
     pub fn read_lines(&self, rel: &str) -> Vec<String> {
         fs::read_to_string(self.dir.join(rel))
             .map(|s| s.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect())

@@ -44,6 +44,7 @@ pub enum Service {
 }
 
 impl Service {
+    #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             Service::Nginx => "nginx",
@@ -163,6 +164,7 @@ fn nginx_conf(lab: &Lab, node: &str, ip: &str) -> String {
 /// The lab's block: both start as BACKUP, the priority decides (150 beats 100). A version
 /// other than keepalived's default 2 goes to `global_defs` as `vrrp_version`; keepalived
 /// 2.2.7 takes fractional `advert_int` (down to 0.01) with version 3.
+#[must_use]
 pub fn keepalived_conf(bal: &topo::Balancer, timing: VrrpTiming) -> String {
     let version = if timing.version() == 2 {
         String::new()
@@ -231,6 +233,7 @@ pub const PROXY: ProxySettings = ProxySettings {
 /// the balancer's namespace.
 pub const PROXY_ADMIN_BIND: &str = "127.0.0.1:9100";
 
+#[must_use]
 pub fn haproxy_socket(lab: &Lab, bal: &str) -> std::path::PathBuf {
     lab.node_dir(bal).join("haproxy.sock")
 }

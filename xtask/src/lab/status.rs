@@ -15,6 +15,7 @@ use super::sys;
 use super::topo;
 use super::vrrp;
 
+#[expect(clippy::too_many_lines, reason = "one report, printed section by section")]
 pub fn status(lab: &Lab) -> Result<()> {
     let existing = lab.existing_namespaces();
     let config = lab.config().ok();
@@ -136,14 +137,16 @@ pub fn status(lab: &Lab) -> Result<()> {
                 Impl::Classic => {
                     let state =
                         sys::ip_ns(&lab.ns(host), &["-o", "link", "show", "dev", topo::VXLAN_DEV])
-                            .map(|out| {
-                                if out.contains(",UP") || out.contains("<UP") {
-                                    "up".to_string()
-                                } else {
-                                    "down".to_string()
-                                }
-                            })
-                            .unwrap_or_else(|_| "missing".to_string());
+                            .map_or_else(
+                                |_| "missing".to_string(),
+                                |out| {
+                                    if out.contains(",UP") || out.contains("<UP") {
+                                        "up".to_string()
+                                    } else {
+                                        "down".to_string()
+                                    }
+                                },
+                            );
                     println!("  {host:<5} kernel {}: {state}", topo::VXLAN_DEV);
                 }
                 Impl::Halb => {

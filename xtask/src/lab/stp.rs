@@ -47,6 +47,7 @@ pub enum Role {
 }
 
 impl Role {
+    #[must_use]
     pub fn forwards(self) -> bool {
         self != Role::Blocked
     }
@@ -70,6 +71,7 @@ pub struct Tree {
 }
 
 impl Tree {
+    #[must_use]
     pub fn blocked(&self) -> Vec<String> {
         self.roles
             .iter()
@@ -78,6 +80,7 @@ impl Tree {
             .collect()
     }
 
+    #[must_use]
     pub fn root_of(&self, bridge: &str) -> Option<&str> {
         self.bridges.get(bridge).map(|(r, _)| r.as_str())
     }
@@ -95,6 +98,7 @@ pub fn parse_bridge_id(s: &str) -> Result<BridgeId> {
     Ok(prio << 48 | mac)
 }
 
+#[must_use]
 pub fn format_bridge_id(id: BridgeId) -> String {
     format!("{:04x}.{:012x}", id >> 48, id & 0xffff_ffff_ffff)
 }

@@ -47,6 +47,7 @@ pub fn ns_exec(ns: &str, program: &str, args: &[&str]) -> Result<String> {
 }
 
 /// Same, but only reports success (for probes like ping).
+#[must_use]
 pub fn ns_exec_ok(ns: &str, program: &str, args: &[&str]) -> bool {
     Command::new("ip")
         .args(["netns", "exec", ns, program])
@@ -58,10 +59,12 @@ pub fn ns_exec_ok(ns: &str, program: &str, args: &[&str]) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+#[must_use]
 pub fn netns_path(ns: &str) -> PathBuf {
     Path::new("/run/netns").join(ns)
 }
 
+#[must_use]
 pub fn ns_exists(ns: &str) -> bool {
     netns_path(ns).exists()
 }
@@ -109,10 +112,12 @@ pub struct Proc {
 }
 
 impl Proc {
+    #[must_use]
     pub fn to_line(self) -> String {
         format!("{} {}", self.pid, self.start)
     }
 
+    #[must_use]
     pub fn parse(s: &str) -> Option<Proc> {
         let mut it = s.split_whitespace();
         let pid = it.next()?.parse().ok()?;
@@ -120,12 +125,14 @@ impl Proc {
         Some(Proc { pid, start })
     }
 
+    #[must_use]
     pub fn of_pid(pid: i32) -> Option<Proc> {
         let (_, start) = stat(pid)?;
         Some(Proc { pid, start })
     }
 
     /// Alive and still the same process. Reaps it if it is our exited child.
+    #[must_use]
     pub fn alive(self) -> bool {
         let mut status = 0;
         // SAFETY: plain waitpid with WNOHANG; ECHILD when not our child.
@@ -190,6 +197,7 @@ fn stat(pid: i32) -> Option<(char, u64)> {
     Some((state, start))
 }
 
+#[must_use]
 pub fn comm(pid: i32) -> String {
     std::fs::read_to_string(format!("/proc/{pid}/comm"))
         .map(|s| s.trim().to_string())
@@ -245,6 +253,7 @@ pub fn wait_until(timeout: Duration, step: Duration, mut cond: impl FnMut() -> b
 }
 
 /// Last `n` lines of a file, for error messages.
+#[must_use]
 pub fn tail(path: &Path, n: usize) -> String {
     match std::fs::read_to_string(path) {
         Ok(s) => {
@@ -256,6 +265,7 @@ pub fn tail(path: &Path, n: usize) -> String {
 }
 
 /// PIDs of the processes inside namespace `ns`.
+#[must_use]
 pub fn netns_pids(ns: &str) -> Vec<i32> {
     ip(&["netns", "pids", ns])
         .map(|out| out.split_whitespace().filter_map(|p| p.parse().ok()).collect())

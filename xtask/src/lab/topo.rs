@@ -155,6 +155,7 @@ pub struct Address {
 }
 
 impl Address {
+    #[must_use]
     pub fn ip(&self) -> &'static str {
         self.cidr.split('/').next().unwrap_or(self.cidr)
     }
@@ -235,6 +236,7 @@ pub const SERVERS: [(&str, &str); 3] =
 /// Hosts (VXLAN endpoints, where the halb daemon runs).
 pub const HOSTS: [&str; 2] = ["host1", "host2"];
 
+#[must_use]
 pub fn bridge(name: &str) -> Option<&'static Bridge> {
     BRIDGES.iter().find(|b| b.name == name)
 }
@@ -243,15 +245,18 @@ pub fn stp_bridges() -> impl Iterator<Item = &'static Bridge> {
     BRIDGES.iter().filter(|b| b.stp)
 }
 
+#[must_use]
 pub fn is_node(name: &str) -> bool {
     NODES.contains(&name)
 }
 
+#[must_use]
 pub fn balancer(name: &str) -> Option<&'static Balancer> {
     BALANCERS.iter().find(|b| b.name == name)
 }
 
 /// The ports of a bridge: (interface name, cable index if the port is a cable end).
+#[must_use]
 pub fn bridge_ports(bridge: &str) -> Vec<(&'static str, Option<usize>)> {
     let mut ports: Vec<(&'static str, Option<usize>)> = Vec::new();
     for (i, c) in CABLES.iter().enumerate() {
@@ -279,16 +284,19 @@ impl End {
 }
 
 impl Cable {
+    #[must_use]
     pub fn label(&self) -> String {
         format!("{}:{} <-> {}:{}", self.a.node, self.a.ifname, self.b.node, self.b.ifname)
     }
 
     /// A short human name: the bridges (or nodes) at both ends, e.g. `swout1-vswout1`.
+    #[must_use]
     pub fn short(&self) -> String {
         let side = |e: &End| e.bridge.unwrap_or(e.node);
         format!("{}-{}", side(&self.a), side(&self.b))
     }
 
+    #[must_use]
     pub fn ends(&self) -> [End; 2] {
         [self.a, self.b]
     }
@@ -317,6 +325,7 @@ pub fn resolve_cable(a: &str, b: &str) -> Result<usize> {
 }
 
 /// Cables whose both ends are STP bridge ports (inter-switch links).
+#[must_use]
 pub fn is_inter_switch(c: &Cable) -> bool {
     let stp = |e: &End| e.bridge.and_then(bridge).is_some_and(|b| b.stp);
     stp(&c.a) && stp(&c.b)

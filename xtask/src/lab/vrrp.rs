@@ -27,6 +27,7 @@ pub struct Transition {
 }
 
 impl Transition {
+    #[must_use]
     pub fn render(&self) -> String {
         format!("{}: {}", self.balancer, self.line)
     }
@@ -58,6 +59,7 @@ fn now_unix_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+#[must_use]
 pub fn mark(lab: &Lab) -> Mark {
     let lines = |b: &topo::Balancer| {
         std::fs::read_to_string(lab.log(b.name, "keepalived")).map_or(0, |s| s.lines().count())
@@ -83,6 +85,7 @@ fn keepalived_state_entered(line: &str) -> Option<String> {
 }
 
 /// Transitions in a keepalived log after its first `skip` lines.
+#[must_use]
 pub fn keepalived_transitions(balancer: &'static str, text: &str, skip: usize) -> Vec<Transition> {
     text.lines()
         .skip(skip)
@@ -101,6 +104,7 @@ pub fn halb_status(lab: &Lab, host: &str) -> Result<Value> {
 }
 
 /// The lab's instance of `balancer` in a `halb vrrp status --json` answer.
+#[must_use]
 pub fn halb_instance<'a>(status: &'a Value, balancer: &str) -> Option<&'a Value> {
     status.as_array()?.iter().find(|i| {
         i["balancer"].as_str() == Some(balancer) && i["instance"].as_str() == Some(VRRP_INSTANCE)
@@ -108,6 +112,7 @@ pub fn halb_instance<'a>(status: &'a Value, balancer: &str) -> Option<&'a Value>
 }
 
 /// Transitions in an instance's history at or after `since_ms`.
+#[must_use]
 pub fn halb_transitions(
     balancer: &'static str,
     instance: &Value,
@@ -174,6 +179,7 @@ pub fn halb_transition_counts(lab: &Lab, config: &LabConfig) -> Result<Vec<(&'st
 }
 
 /// Each balancer's VRRP for `lab status`; never fails (what cannot be read is shown).
+#[must_use]
 pub fn summaries(lab: &Lab, config: &LabConfig) -> Vec<Summary> {
     topo::BALANCERS
         .iter()
@@ -242,6 +248,7 @@ pub fn summaries(lab: &Lab, config: &LabConfig) -> Vec<Summary> {
 }
 
 /// `unix_ms` as `2026-11-22T00:50:01.123Z`.
+#[must_use]
 pub fn utc(unix_ms: u64) -> String {
     let (secs, ms) = (unix_ms / 1000, unix_ms % 1000);
     let (days, rem) = (secs / 86_400, secs % 86_400);
