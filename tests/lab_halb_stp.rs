@@ -47,10 +47,11 @@ fn halb_stack_with_halb_stp_passes_the_four_checkpoints() {
         assert_eq!(state.trim(), "0", "kernel STP on {}", br.name);
         let toml = std::fs::read_to_string(lab.dir.join("halb").join(format!("{}.toml", br.node)))
             .unwrap();
-        let block = format!("[[host.bridge]]\nname = {:?}\nprotocol = \"stp\"", br.name);
+        // Every bridge runs halb: RSTP unless asked otherwise.
+        let block = format!("[[host.bridge]]\nname = {:?}\nprotocol = \"rstp\"", br.name);
         assert!(toml.contains(&block), "{block} missing:\n{toml}");
         let st = kernel::read_bridge(&lab, br).unwrap();
-        assert_eq!(st.by, "halb stp", "{}", br.name);
+        assert_eq!(st.by, "halb rstp", "{}", br.name);
     }
 
     let results = lab::check(&lab).unwrap();

@@ -90,11 +90,11 @@ pub struct UpArgs {
     /// and swout2 get a daemon of their own).
     #[arg(long)]
     pub stp: Option<String>,
-    /// What halb's STP bridges speak: stp (802.1D-1998, interoperates with the kernel
-    /// bridges; default) or rstp (802.1D-2004, falls back to STP per port towards kernel
-    /// bridges).
-    #[arg(long, value_enum, default_value = "stp")]
-    pub stp_protocol: StpProtocol,
+    /// What halb's STP bridges speak: rstp (802.1D-2004; falls back to STP per port towards
+    /// kernel bridges) or stp (802.1D-1998). Default: rstp when every bridge runs halb, stp
+    /// when a kernel bridge takes part.
+    #[arg(long, value_enum)]
+    pub stp_protocol: Option<StpProtocol>,
     /// VRRP: keepalived|halb, or per balancer: bal1=halb,bal2=keepalived. halb's instance
     /// runs in the balancer's host daemon.
     #[arg(long)]
@@ -135,10 +135,11 @@ impl UpArgs {
             proxy: self.proxy.as_deref(),
             vxlan: self.vxlan.as_deref(),
         };
+        let stack = Stack::parse(&spec)?;
         Ok(LabConfig {
-            stack: Stack::parse(&spec)?,
+            stp_protocol: self.stp_protocol.unwrap_or_else(|| StpProtocol::default_for(&stack)),
+            stack,
             timers: self.stp_timers,
-            stp_protocol: self.stp_protocol,
             daemon: self.daemon,
             vrrp: VrrpTiming::new(self.vrrp_version, &self.vrrp_advert_int)?,
         })
@@ -350,7 +351,13 @@ mod tests {
         let LabCommand::Up(up_args) = args.command else { panic!("not up") };
         let config = up_args.config().unwrap();
         config.stack.ensure_implemented().unwrap();
-        assert_eq!(config.stp_protocol, StpProtocol::Stp);
+        assert_eq!(config.stp_protocol, StpProtocol::Rstp, "every bridge runs halb");
+        let args = parse(&["up", "--stp", "halb", "--stp-protocol", "stp"]).unwrap();
+        let LabCommand::Up(up_args) = args.command else { panic!("not up") };
+        assert_eq!(up_args.config().unwrap().stp_protocol, StpProtocol::Stp, "asked for");
+        let args = parse(&["up", "--stp", "swout1=halb,swout2=kernel"]).unwrap();
+        let LabCommand::Up(up_args) = args.command else { panic!("not up") };
+        assert_eq!(up_args.config().unwrap().stp_protocol, StpProtocol::Stp, "kernel bridges");
         assert!(config.runs_daemon("swout1") && config.runs_daemon("host2"));
         assert!(!config.runs_daemon("user") && !config.runs_daemon("bal1"));
         let args = parse(&["up", "--stack", "halb", "--stp-protocol", "rstp"]).unwrap();

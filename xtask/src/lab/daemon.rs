@@ -429,17 +429,18 @@ mod tests {
         let config = LabConfig::new(halb, StpTimers::Fast, false);
         assert!(config.runs_daemon("swout2") && !config.runs_daemon("user"));
         let t = config_toml(&lab, &config, "swout2");
-        let want = "[host]\nnetns = \"hlt-unit-swout2\"\n\n[[host.bridge]]\nname = \"swout2\"\nprotocol = \"stp\"\npriority = 4096\nhello_time = 1\nmax_age = 6\nforward_delay = 4\n\n[[host.bridge.port]]\nname = \"swout1\"\npath_cost = 100\n";
+        let want = "[host]\nnetns = \"hlt-unit-swout2\"\n\n[[host.bridge]]\nname = \"swout2\"\nprotocol = \"rstp\"\npriority = 4096\nhello_time = 1\nmax_age = 6\nforward_delay = 4\n\n[[host.bridge.port]]\nname = \"swout1\"\npath_cost = 100\n";
         assert!(t.contains(want), "{t}");
         assert!(!t.contains("interfaces") && !t.contains("[[balancer]]"), "{t}");
         // The kernel's port-number order: the cable table's.
         let names: Vec<&str> = t.lines().filter_map(|l| l.strip_prefix("name = ")).collect();
         assert_eq!(names, ["\"swout2\"", "\"swout1\"", "\"host1\"", "\"host2\"", "\"user2\""]);
-        let mut rstp = config.clone();
-        rstp.stp_protocol = crate::lab::plan::StpProtocol::Rstp;
-        rstp.timers = StpTimers::Standard;
-        let t = config_toml(&lab, &rstp, "host1");
-        assert!(t.contains("name = \"vswout1\"\nprotocol = \"rstp\"\npriority = 32768\nhello_time = 2\nmax_age = 20\nforward_delay = 15\n"), "{t}");
+        // Every bridge runs halb: RSTP unless --stp-protocol stp says otherwise.
+        let mut stp = config.clone();
+        stp.stp_protocol = crate::lab::plan::StpProtocol::Stp;
+        stp.timers = StpTimers::Standard;
+        let t = config_toml(&lab, &stp, "host1");
+        assert!(t.contains("name = \"vswout1\"\nprotocol = \"stp\"\npriority = 32768\nhello_time = 2\nmax_age = 20\nforward_delay = 15\n"), "{t}");
         // Kernel STP on vswout1: no bridge block, and no daemon on the switches.
         let mixed =
             Stack::parse(&StackSpec { stp: Some("vswout2=halb"), ..StackSpec::default() }).unwrap();

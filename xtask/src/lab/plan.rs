@@ -333,8 +333,11 @@ fn halb_implemented(component: Component) -> bool {
     }
 }
 
-/// `--stp-protocol`: what halb's STP bridges speak. STP (802.1D-1998) by default, so they
-/// interoperate with the kernel bridges and converge on the lab's 802.1D prediction.
+/// `--stp-protocol`: what halb's STP bridges speak. By default RSTP (802.1D-2004, tens of
+/// milliseconds to re-converge) when every external bridge runs halb, and STP
+/// (802.1D-1998) as soon as a kernel bridge takes part, so the tree converges the way the
+/// kernel's does and on the lab's 802.1D prediction. `Default` (STP) is what a run dir
+/// written before the protocol was recorded meant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum StpProtocol {
     #[default]
@@ -343,6 +346,25 @@ pub enum StpProtocol {
 }
 
 impl StpProtocol {
+    /// What halb's bridges speak when `--stp-protocol` is not given.
+    #[must_use]
+    pub fn default_for(stack: &Stack) -> Self {
+        if topo::stp_bridges().all(|b| stack.get(Component::Stp, b.name) == Impl::Halb) {
+            StpProtocol::Rstp
+        } else {
+            StpProtocol::Stp
+        }
+    }
+
+    /// Why [`StpProtocol::default_for`] chose what it did, for `lab up` and `lab status`.
+    #[must_use]
+    pub fn default_reason(self) -> &'static str {
+        match self {
+            StpProtocol::Rstp => "every bridge runs halb",
+            StpProtocol::Stp => "a kernel bridge takes part",
+        }
+    }
+
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {

@@ -39,11 +39,23 @@ impl LabConfig {
     #[must_use]
     pub fn new(stack: Stack, timers: StpTimers, daemon: bool) -> Self {
         LabConfig {
+            stp_protocol: StpProtocol::default_for(&stack),
             stack,
             timers,
-            stp_protocol: StpProtocol::default(),
             daemon,
             vrrp: VrrpTiming::default(),
+        }
+    }
+
+    /// What halb's bridges speak and why: `rstp (default: every bridge runs halb)` or
+    /// `stp (--stp-protocol)`.
+    #[must_use]
+    pub fn stp_protocol_note(&self) -> String {
+        let protocol = self.stp_protocol;
+        if protocol == StpProtocol::default_for(&self.stack) {
+            format!("{} (default: {})", protocol.name(), protocol.default_reason())
+        } else {
+            format!("{} (--stp-protocol)", protocol.name())
         }
     }
 

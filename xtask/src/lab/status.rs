@@ -22,9 +22,14 @@ pub fn status(lab: &Lab) -> Result<()> {
     println!("lab {} ({})", lab.prefix, lab.dir.display());
     match &config {
         Some(c) => println!(
-            "  stack: {}; STP timers {}; {}; halb daemon: {}",
+            "  stack: {}; STP timers {}{}; {}; halb daemon: {}",
             c.stack,
             c.timers.name(),
+            if topo::stp_bridges().any(|b| c.stack.get(Component::Stp, b.name) == Impl::Halb) {
+                format!("; halb's bridges speak {}", c.stp_protocol_note())
+            } else {
+                String::new()
+            },
             c.vrrp,
             {
                 let hosts: Vec<&str> =

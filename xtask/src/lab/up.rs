@@ -57,7 +57,7 @@ pub fn up(lab: &Lab, config: &LabConfig) -> Result<()> {
         config.stack,
         config.timers.name(),
         if topo::stp_bridges().any(|b| config.stack.get(Component::Stp, b.name) == Impl::Halb) {
-            format!("; halb speaks {}", config.stp_protocol.name())
+            format!("; halb's bridges speak {}", config.stp_protocol_note())
         } else {
             String::new()
         },
