@@ -11,11 +11,11 @@ mod serve;
 mod start;
 mod stp_driver;
 mod stp_maps;
-pub mod stp_report;
+mod stp_report;
 mod stp_sync;
 mod vrrp_driver;
 mod vrrp_fast_path;
-pub mod vrrp_report;
+mod vrrp_report;
 mod vxlan_sync;
 mod vxlan_tunnel;
 

@@ -330,7 +330,7 @@ async fn handle_client(mut stream: UnixStream, pending: mpsc::Sender<Pending>) {
                 Err(_) => return,
             }
         }
-        Err(reason) => Response::Error(reason),
+        Err(reason) => Response::Error(reason.to_string()),
     };
     if let Err(err) = control::write_response(&mut stream, &response).await {
         tracing::debug!(%err, "control client went away");

@@ -39,10 +39,11 @@ use tracing::Instrument as _;
 
 use super::{
     stp_maps::PortMaps,
-    stp_report::{Snapshot, StpEventRecord, StpReport},
+    stp_report::{self, Snapshot},
 };
 use crate::{
     config::stp::StpBridge,
+    control::stp::{StpEventRecord, StpReport},
     datapath::attach::interface_index,
     net::{
         bpdu_socket::{BpduSocket, FrameError, Received},
@@ -154,7 +155,7 @@ impl StpDriver {
     #[must_use]
     pub fn report(&self) -> StpReport {
         let snapshot = self.snapshot.borrow().clone();
-        StpReport::new(&self.config.name, &snapshot, Instant::now(), |ifindex| {
+        stp_report::report(&self.config.name, &snapshot, Instant::now(), |ifindex| {
             self.maps.counters(ifindex)
         })
     }

@@ -17,11 +17,12 @@ use halb_common::names::{PROG_STP_PORT_IN, PROG_STP_PORT_OUT};
 use super::{
     stp_driver::StpDriver,
     stp_maps::PortMaps,
-    stp_report::{Snapshot, StpReport},
+    stp_report::{self, Snapshot},
     Daemon,
 };
 use crate::{
     config::{stp::StpBridge, AttachPoint, HOST_INSTANCE},
+    control::stp::StpReport,
     datapath::{attach::interface_index, pins, Datapath},
     netns::{with_netns, Netns},
 };
@@ -195,7 +196,7 @@ impl Daemon {
                     state: "not running (see the daemon's log)".to_owned(),
                     ..Snapshot::starting()
                 };
-                StpReport::new(&bridge.name, &snapshot, std::time::Instant::now(), |_| None)
+                stp_report::report(&bridge.name, &snapshot, std::time::Instant::now(), |_| None)
             })
             .collect()
     }

@@ -16,12 +16,10 @@ use std::{
 
 use tokio::sync::{oneshot, watch};
 
-use super::{
-    vrrp_fast_path::FastPath,
-    vrrp_report::{TransitionRecord, VrrpReport},
-};
+use super::{vrrp_fast_path::FastPath, vrrp_report};
 use crate::{
     config::VrrpInstance,
+    control::vrrp::{TransitionRecord, VrrpReport},
     net::{addresses, arp, link, vrrp_socket::VrrpSocket},
     netns::Netns,
     proxy::PoolHealth,
@@ -88,7 +86,7 @@ impl VrrpDriver {
             .map(|netns| netns.file().try_clone())
             .transpose()
             .map_err(|err| setup("netns", err.to_string()))?;
-        let (status_tx, status) = watch::channel(VrrpReport::starting(&config, balancer));
+        let (status_tx, status) = watch::channel(vrrp_report::starting(&config, balancer));
         let (stop_tx, stop_rx) = oneshot::channel();
         let (ready_tx, ready_rx) = oneshot::channel::<Result<(), VrrpDriverError>>();
         let (done_tx, done_rx) = oneshot::channel();
@@ -482,7 +480,7 @@ impl Running {
     }
 
     fn publish(&self) {
-        let report = VrrpReport::new(
+        let report = vrrp_report::running(
             &self.config,
             &self.balancer,
             &self.router.status(),
