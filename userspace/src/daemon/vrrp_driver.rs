@@ -23,10 +23,7 @@ use crate::{
     net::{addresses, arp, link, vrrp_socket::VrrpSocket},
     netns::Netns,
     proxy::PoolHealth,
-    vrrp::{
-        packet::VRRP_MULTICAST_V4, Action, Advertisement, Auth, Config, IpMeta, Params,
-        VirtualRouter,
-    },
+    vrrp::{packet::VRRP_MULTICAST_V4, Action, Advertisement, Auth, Config, IpMeta, VirtualRouter},
 };
 
 /// Transitions kept for `halb vrrp status`.
@@ -252,19 +249,7 @@ impl Running {
             .map_err(|err| err.to_string())?
             .ok_or_else(|| format!("interface {} has no IPv4 address", config.interface))?;
         io.socket.set_source(primary).map_err(|err| format!("multicast source: {err}"))?;
-        let mut params = Params::new(
-            config.vrid,
-            config.priority,
-            primary,
-            config.virtual_addresses.iter().map(|(address, _)| *address).collect(),
-        );
-        params.advert_interval = config.advert_interval;
-        params.version = config.version;
-        params.preempt = config.preempt;
-        params.preempt_delay = config.preempt_delay;
-        params.garp_count = config.garp_count;
-        params.garp_repeat = config.garp_repeat;
-        params.garp_delay = config.garp_delay;
+        let params = config.params(primary);
         let router = VirtualRouter::new(Config::try_from(params).map_err(|err| err.to_string())?);
         if let Some(fast_path) = &io.fast_path {
             fast_path.configure(config.version, primary).map_err(|err| err.to_string())?;
