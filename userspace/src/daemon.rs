@@ -4,6 +4,7 @@
 //! before the config has been validated and every namespace it names opened.
 
 mod admin;
+mod driver_loop;
 mod proxy_host;
 mod proxy_runtime;
 mod proxy_sync;
@@ -12,6 +13,7 @@ mod start;
 mod stp_driver;
 mod stp_maps;
 mod stp_report;
+mod stp_running;
 mod stp_sync;
 mod vrrp_driver;
 mod vrrp_fast_path;
