@@ -51,8 +51,12 @@ pub enum DaemonError {
     Socket { path: PathBuf, cause: std::io::Error },
     #[error("signal handler: {0}")]
     Signal(std::io::Error),
-    #[error("reload refused: {0}")]
-    Reload(String),
+    #[error("reload refused: config key `{key}` changed; it takes a restart")]
+    RestartNeeded { key: &'static str },
+    #[error("reload refused: {interface} is not a datapath interface of {balancer}")]
+    NotADatapathInterface { balancer: String, interface: String },
+    #[error("reload refused: no datapath instance for {0}")]
+    NoDatapathInstance(String),
 }
 
 /// A started daemon: programs attached, maps pinned.
