@@ -4,6 +4,7 @@
 //! before the config has been validated and every namespace it names opened.
 
 mod admin;
+mod driver_loop;
 mod proxy_host;
 mod proxy_runtime;
 mod proxy_sync;
@@ -11,11 +12,12 @@ mod serve;
 mod start;
 mod stp_driver;
 mod stp_maps;
-pub mod stp_report;
+mod stp_report;
+mod stp_running;
 mod stp_sync;
 mod vrrp_driver;
 mod vrrp_fast_path;
-pub mod vrrp_report;
+mod vrrp_report;
 mod vxlan_sync;
 mod vxlan_tunnel;
 
@@ -49,8 +51,12 @@ pub enum DaemonError {
     Socket { path: PathBuf, cause: std::io::Error },
     #[error("signal handler: {0}")]
     Signal(std::io::Error),
-    #[error("reload refused: {0}")]
-    Reload(String),
+    #[error("reload refused: config key `{key}` changed; it takes a restart")]
+    RestartNeeded { key: &'static str },
+    #[error("reload refused: {interface} is not a datapath interface of {balancer}")]
+    NotADatapathInterface { balancer: String, interface: String },
+    #[error("reload refused: no datapath instance for {0}")]
+    NoDatapathInstance(String),
 }
 
 /// A started daemon: programs attached, maps pinned.

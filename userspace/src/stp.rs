@@ -25,6 +25,8 @@
 //! port states and transmits (`transmit`). Identifiers and priority vectors
 //! are in [`id`], the wire format in [`bpdu`], validated settings in
 //! [`config`]; `action` and `status` are what the bridge reports.
+//! [`kernel_ports`] is the policy that keeps the kernel bridge's port
+//! states in line with the bridge's, for the driver.
 //!
 //! Deliberate departures from the letter of 802.1D-2004:
 //! - Timers are deadlines, not one-second ticks; a timer the standard pins
@@ -52,6 +54,7 @@ mod bridge;
 pub mod config;
 pub mod id;
 mod information;
+pub mod kernel_ports;
 mod port;
 mod receive;
 mod select;

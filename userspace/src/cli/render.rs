@@ -3,7 +3,9 @@
 use std::fmt::Write as _;
 
 use halb::{
-    config::Config, control::DaemonStatus, daemon::vrrp_report::VrrpReport, proxy::StatsSnapshot,
+    config::Config,
+    control::{stp::StpReport, vrrp::VrrpReport, DaemonStatus},
+    proxy::StatsSnapshot,
 };
 
 pub fn config_summary(config: &Config) -> String {
@@ -250,7 +252,7 @@ pub fn vxlan_stats(report: &halb::vxlan::VxlanReport) -> String {
 /// `halb stp show` of one bridge: `mstpctl showbridge`, then one line per
 /// port as `mstpctl showport`, then the recent events.
 #[expect(clippy::too_many_lines, reason = "one table, field by field")]
-pub fn stp(report: &halb::daemon::stp_report::StpReport) -> String {
+pub fn stp(report: &StpReport) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "bridge {} ({}): {}", report.bridge, report.protocol, report.state);
     if report.bridge_id.is_empty() {

@@ -79,7 +79,8 @@ pub struct VrrpSection {
     pub advert_int: Option<f64>,
     /// keepalived: `virtual_ipaddress` (`a.b.c.d` or `a.b.c.d/len`).
     pub virtual_ipaddress: Vec<String>,
-    /// keepalived: `version` / global `vrrp_version` (default 2, as keepalived).
+    /// keepalived: `version` / global `vrrp_version` (default 2, as
+    /// keepalived: `crate::vrrp::config::DEFAULT_VERSION` says why).
     pub version: Option<i64>,
     /// keepalived: `nopreempt` is `preempt = false` here.
     pub preempt: Option<bool>,

@@ -147,6 +147,42 @@ virtual_ipaddress = ["172.16.1.254/24"]
 "#;
 
 #[test]
+fn vrrp_defaults_are_the_protocol_cores() {
+    use crate::vrrp::{config::DEFAULT_VERSION, Params, Version};
+    let config = parse(&VRRP.replace("advert_int = 1\n", "")).expect("valid");
+    let vrrp = &config.balancers[0].vrrp[0];
+    let primary = "172.16.1.250".parse().unwrap();
+    let vip = vrrp.virtual_addresses[0].0;
+    assert_eq!(
+        vrrp.params(primary),
+        Params::new(vrrp.vrid, vrrp.priority, primary, vec![vip]),
+        "an instance with the optional keys left out runs on the core's defaults"
+    );
+    assert_eq!(vrrp.version, DEFAULT_VERSION);
+    assert_eq!(DEFAULT_VERSION, Version::V2, "keepalived's default");
+}
+
+#[test]
+fn vrrp_instance_maps_every_key_onto_the_protocol_params() {
+    use crate::vrrp::Version;
+    let text = VRRP.replace(
+        "advert_int = 1",
+        "advert_int = 0.05\nversion = 3\npreempt = false\npreempt_delay = 7\n\
+         garp_master_repeat = 3\ngarp_master_delay = 0",
+    );
+    let config = parse(&text).expect("valid");
+    let params = config.balancers[0].vrrp[0].params("172.16.1.250".parse().unwrap());
+    assert_eq!((params.vrid, params.priority, params.version), (12, 150, Version::V3));
+    assert_eq!(params.advert_interval, std::time::Duration::from_millis(50));
+    assert_eq!(params.primary_address, std::net::Ipv4Addr::new(172, 16, 1, 250));
+    assert_eq!(params.virtual_addresses, vec![std::net::Ipv4Addr::new(172, 16, 1, 254)]);
+    assert!(!params.preempt);
+    assert_eq!(params.preempt_delay, Some(std::time::Duration::from_secs(7)));
+    assert_eq!((params.garp_count, params.garp_repeat), (3, 0));
+    assert_eq!(params.garp_delay, std::time::Duration::ZERO);
+}
+
+#[test]
 fn vrrp_section_maps_keepalived_defaults() {
     let config = parse(VRRP).expect("valid");
     let vrrp = &config.balancers[0].vrrp[0];

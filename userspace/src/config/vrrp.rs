@@ -1,9 +1,21 @@
-//! Validation of `[[balancer.vrrp]]` sections into [`VrrpInstance`].
+//! Validation of `[[balancer.vrrp]]` sections into [`VrrpInstance`], and
+//! the one mapping of an instance onto the protocol core's [`Params`]
+//! ([`VrrpInstance::params`]). Defaults the protocol core also has
+//! (version, advert interval, gratuitous ARPs) come from its constants, so
+//! the two cannot drift apart.
+//!
+//! Keys and defaults (`[[balancer.vrrp]]`, keepalived's names):
+//! `version` 2 or 3, default 2 as keepalived ([`DEFAULT_VERSION`], why
+//! there); `advert_int` 1 s; `garp_master_repeat` 5; `garp_master_delay`
+//! 5 s; `preempt` true; `fast_path` true; `realtime_priority` 1.
 
 use std::{net::Ipv4Addr, time::Duration};
 
 use super::{file::VrrpSection, ConfigError};
-use crate::vrrp::Version;
+use crate::vrrp::{
+    config::{DEFAULT_ADVERT_INTERVAL, DEFAULT_GARP_COUNT, DEFAULT_GARP_DELAY, DEFAULT_VERSION},
+    Params, Version,
+};
 
 /// Most virtual addresses per instance (the fast path checks up to 8
 /// in-kernel; more are validated by the daemon).
@@ -38,6 +50,29 @@ pub struct VrrpInstance {
     pub realtime_priority: Option<u8>,
 }
 
+impl VrrpInstance {
+    /// The protocol core's settings for this instance, once the driver
+    /// knows the interface's `primary` address (the adverts' source).
+    #[must_use]
+    pub fn params(&self, primary: Ipv4Addr) -> Params {
+        Params {
+            advert_interval: self.advert_interval,
+            version: self.version,
+            preempt: self.preempt,
+            preempt_delay: self.preempt_delay,
+            garp_count: self.garp_count,
+            garp_repeat: self.garp_repeat,
+            garp_delay: self.garp_delay,
+            ..Params::new(
+                self.vrid,
+                self.priority,
+                primary,
+                self.virtual_addresses.iter().map(|(address, _)| *address).collect(),
+            )
+        }
+    }
+}
+
 /// Tracking of a proxy backend's pool health.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Track {
@@ -66,10 +101,11 @@ pub(super) fn vrrp_instance(
     }
     let vrid = in_range(&key("vrid"), section.vrid, 1, 255)?;
     let priority = in_range(&key("priority"), section.priority, 1, 255)?;
-    let version = match section.version.unwrap_or(2) {
-        2 => Version::V2,
-        3 => Version::V3,
-        other => {
+    let version = match section.version {
+        None => DEFAULT_VERSION,
+        Some(2) => Version::V2,
+        Some(3) => Version::V3,
+        Some(other) => {
             return Err(ConfigError::invalid(key("version"), format!("{other} is not 2 or 3")))
         }
     };
@@ -80,10 +116,13 @@ pub(super) fn vrrp_instance(
         None => None,
         Some(secs) => Some(seconds(&key("preempt_delay"), secs)?).filter(|delay| !delay.is_zero()),
     };
-    let garp_delay = seconds(&key("garp_master_delay"), section.garp_master_delay.unwrap_or(5.0))?;
+    let garp_delay = seconds(
+        &key("garp_master_delay"),
+        section.garp_master_delay.unwrap_or(DEFAULT_GARP_DELAY.as_secs_f64()),
+    )?;
     let garp_count = in_range(
         &key("garp_master_repeat"),
-        section.garp_master_repeat.unwrap_or(5),
+        section.garp_master_repeat.unwrap_or(i64::from(DEFAULT_GARP_COUNT)),
         1,
         MAX_GARP_REPEAT,
     )?;
@@ -152,7 +191,7 @@ fn advert_interval(
     secs: Option<f64>,
     version: Version,
 ) -> Result<Duration, ConfigError> {
-    let secs = secs.unwrap_or(1.0);
+    let secs = secs.unwrap_or(DEFAULT_ADVERT_INTERVAL.as_secs_f64());
     let centis = (secs * 100.0).round();
     let whole_centis = secs.is_finite() && (secs * 100.0 - centis).abs() < 1e-6;
     match version {

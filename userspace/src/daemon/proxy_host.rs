@@ -20,10 +20,25 @@ use crate::{
 /// How long in-flight requests may take to finish at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(6);
 
+/// What a failed start step says about itself.
+type Cause = Box<dyn std::error::Error + Send + Sync>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ProxyHostError {
     #[error("balancer {balancer}: {what}: {cause}")]
-    Start { balancer: String, what: &'static str, cause: String },
+    Start { balancer: String, what: &'static str, cause: Cause },
+    #[error("proxy stopped")]
+    Stopped,
+    #[error(transparent)]
+    Update(#[from] proxy::ProxyError),
+}
+
+/// The admin listener's address could not be bound.
+#[derive(Debug, thiserror::Error)]
+#[error("{address}: {cause}")]
+struct AdminBindError {
+    address: std::net::SocketAddr,
+    cause: std::io::Error,
 }
 
 /// A running proxy and the runtime it lives on.
@@ -54,20 +69,20 @@ impl ProxyHost {
     ) -> Result<Self, ProxyHostError> {
         let fail = |what: &'static str| {
             let balancer = balancer.to_owned();
-            move |cause: String| ProxyHostError::Start { balancer, what, cause }
+            move |cause: Cause| ProxyHostError::Start { balancer, what, cause }
         };
         let namespace: Option<Arc<File>> = netns
             .map(|netns| netns.file().try_clone().map(Arc::new))
             .transpose()
-            .map_err(|err| fail("netns")(err.to_string()))?;
+            .map_err(|err| fail("netns")(err.into()))?;
         let runtime = ProxyRuntime::start(&format!("proxy-{balancer}"), threads, namespace)
-            .map_err(|err| fail("runtime")(err.to_string()))?;
+            .map_err(|err| fail("runtime")(err.into()))?;
         let handle = runtime
             .handle()
             .spawn(proxy::start(config))
             .await
-            .map_err(|err| fail("proxy task")(err.to_string()))?
-            .map_err(|err| fail("proxy")(err.to_string()))?;
+            .map_err(|err| fail("proxy task")(err.into()))?
+            .map_err(|err| fail("proxy")(err.into()))?;
         let handle = Arc::new(handle);
         let admin_stop = match admin_bind {
             None => None,
@@ -77,8 +92,10 @@ impl ProxyHost {
                     .handle()
                     .spawn(async move { tokio::net::TcpListener::bind(address).await })
                     .await
-                    .map_err(|err| fail("admin task")(err.to_string()))?
-                    .map_err(|err| fail("admin listener")(format!("{address}: {err}")))?;
+                    .map_err(|err| fail("admin task")(err.into()))?
+                    .map_err(|cause| {
+                        fail("admin listener")(AdminBindError { address, cause }.into())
+                    })?;
                 runtime.handle().spawn(admin::serve(listener, Arc::clone(&handle), stopped));
                 Some(stop)
             }
@@ -107,13 +124,17 @@ impl ProxyHost {
     }
 
     /// Replaces a backend's servers without a restart.
-    pub fn update_servers(&self, backend: &str, servers: Vec<ServerConfig>) -> Result<(), String> {
+    pub fn update_servers(
+        &self,
+        backend: &str,
+        servers: Vec<ServerConfig>,
+    ) -> Result<(), ProxyHostError> {
         let (Some(runtime), Some(handle)) = (&self.runtime, &self.handle) else {
-            return Err("proxy stopped".to_owned());
+            return Err(ProxyHostError::Stopped);
         };
         // Checker tasks of new servers are spawned on the proxy's runtime.
         let _entered = runtime.handle().enter();
-        handle.update_servers(backend, servers).map_err(|err| err.to_string())
+        Ok(handle.update_servers(backend, servers)?)
     }
 
     /// Stops accepting, lets requests in flight finish (bounded), stops the

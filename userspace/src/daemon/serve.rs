@@ -26,6 +26,15 @@ pub enum ShutdownReason {
 /// How long a stopping VRRP instance may take to resign.
 const VRRP_STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// Why an instance cannot track what it is configured to.
+#[derive(Debug, thiserror::Error)]
+enum TrackerError {
+    #[error("tracks backend {backend} but balancer {balancer}'s proxy is not running")]
+    NoProxy { balancer: String, backend: String },
+    #[error("proxy of {balancer} has no backend {backend}")]
+    NoBackend { balancer: String, backend: String },
+}
+
 /// A client's request, handed from its connection task to the run loop.
 type Pending = (Request, oneshot::Sender<Response>);
 
@@ -209,17 +218,17 @@ impl Daemon {
         &self,
         config: &crate::config::VrrpInstance,
         balancer: &str,
-    ) -> Result<Option<super::vrrp_driver::Tracker>, String> {
+    ) -> Result<Option<super::vrrp_driver::Tracker>, TrackerError> {
         let Some(track) = &config.track else { return Ok(None) };
+        let missing = || (balancer.to_owned(), track.backend.clone());
         let host = self.proxies.get(balancer).ok_or_else(|| {
-            format!(
-                "tracks backend {} but balancer {balancer}'s proxy is not running",
-                track.backend
-            )
+            let (balancer, backend) = missing();
+            TrackerError::NoProxy { balancer, backend }
         })?;
-        let health = host
-            .pool_health(&track.backend)
-            .ok_or_else(|| format!("proxy of {balancer} has no backend {}", track.backend))?;
+        let health = host.pool_health(&track.backend).ok_or_else(|| {
+            let (balancer, backend) = missing();
+            TrackerError::NoBackend { balancer, backend }
+        })?;
         Ok(Some(super::vrrp_driver::Tracker {
             what: format!("backend {}", track.backend),
             weight: track.weight,
@@ -246,13 +255,16 @@ impl Daemon {
         interface: &str,
     ) -> Result<(), DaemonError> {
         let point = self.balancer_point(balancer, interface).ok_or_else(|| {
-            DaemonError::Reload(format!("{interface} is not a datapath interface of {balancer}"))
+            DaemonError::NotADatapathInterface {
+                balancer: balancer.to_owned(),
+                interface: interface.to_owned(),
+            }
         })?;
         let netns = point.netns.as_ref().and_then(|name| self.namespaces.get(name));
         let datapath = self
             .instances
             .get_mut(balancer)
-            .ok_or_else(|| DaemonError::Reload(format!("no datapath instance for {balancer}")))?;
+            .ok_or_else(|| DaemonError::NoDatapathInstance(balancer.to_owned()))?;
         let attached = datapath
             .ports()
             .iter()
@@ -330,7 +342,7 @@ async fn handle_client(mut stream: UnixStream, pending: mpsc::Sender<Pending>) {
                 Err(_) => return,
             }
         }
-        Err(reason) => Response::Error(reason),
+        Err(reason) => Response::Error(reason.to_string()),
     };
     if let Err(err) = control::write_response(&mut stream, &response).await {
         tracing::debug!(%err, "control client went away");

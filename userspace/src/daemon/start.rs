@@ -164,9 +164,7 @@ impl Daemon {
             ("daemon.log_level", new.log_level == self.config.log_level),
         ] {
             if !same {
-                return Err(DaemonError::Reload(format!(
-                    "config key `{key}` changed; it takes a restart"
-                )));
+                return Err(DaemonError::RestartNeeded { key });
             }
         }
         let old_points: HashSet<AttachPoint> = self.config.attach_points().into_iter().collect();

@@ -10,8 +10,7 @@ use halb_common::{
     stp::{StpPortCounters, StpPortEntry, StpState},
 };
 
-use super::stp_report::DatapathCounters;
-use crate::{datapath::pins::map_pin_path, stp::PortState};
+use crate::{control::stp::DatapathCounters, datapath::pins::map_pin_path, stp::PortState};
 
 #[derive(Debug, thiserror::Error)]
 #[error("map {map}: {cause}")]

@@ -15,16 +15,33 @@ use aya::programs::TcAttachType;
 use halb_common::names::{PROG_STP_PORT_IN, PROG_STP_PORT_OUT};
 
 use super::{
-    stp_driver::StpDriver,
-    stp_maps::PortMaps,
-    stp_report::{Snapshot, StpReport},
+    stp_driver::{StpDriver, StpDriverError},
+    stp_maps::{MapAccessError, PortMaps},
+    stp_report::{self, Snapshot},
     Daemon,
 };
 use crate::{
     config::{stp::StpBridge, AttachPoint, HOST_INSTANCE},
-    datapath::{attach::interface_index, pins, Datapath},
-    netns::{with_netns, Netns},
+    control::stp::StpReport,
+    datapath::{attach::interface_index, pins, Datapath, DatapathError},
+    netns::{with_netns, Netns, NetnsError},
 };
+
+/// Why a bridge was not started (logged; the bridge shows as not running).
+#[derive(Debug, thiserror::Error)]
+pub(super) enum StpStartError {
+    #[error(transparent)]
+    Netns(#[from] NetnsError),
+    #[error(transparent)]
+    Datapath(#[from] DatapathError),
+    /// `datapath::attach::interface_index` says why as text.
+    #[error("port {port}: {cause}")]
+    Port { port: String, cause: String },
+    #[error(transparent)]
+    Map(#[from] MapAccessError),
+    #[error(transparent)]
+    Driver(#[from] StpDriverError),
+}
 
 /// How long a stopping bridge may take (restoring the kernel's STP).
 const STP_STOP_TIMEOUT: Duration = Duration::from_secs(2);
@@ -80,27 +97,26 @@ impl Daemon {
         &mut self,
         config: &StpBridge,
         netns_name: Option<String>,
-    ) -> Result<StpDriver, String> {
-        let netns =
-            netns_name.as_deref().map(Netns::open).transpose().map_err(|err| err.to_string())?;
+    ) -> Result<StpDriver, StpStartError> {
+        let netns = netns_name.as_deref().map(Netns::open).transpose()?;
         if !self.instances.contains_key(HOST_INSTANCE) {
-            let datapath = Datapath::load(self.config.log_level).map_err(|err| err.to_string())?;
+            let datapath = Datapath::load(self.config.log_level)?;
             let dir = self.config.instance_pin_dir(HOST_INSTANCE);
-            pins::pin_maps(datapath.ebpf(), &dir).map_err(|err| err.to_string())?;
+            pins::pin_maps(datapath.ebpf(), &dir)?;
             self.instances.insert(HOST_INSTANCE.to_owned(), datapath);
         }
         let maps = PortMaps::new(&self.config.instance_pin_dir(HOST_INSTANCE));
         let ifindexes = with_netns(netns.as_ref(), || {
             (config.ports.iter())
                 .map(|port| {
-                    interface_index(&port.name).map_err(|err| format!("port {}: {err}", port.name))
+                    interface_index(&port.name)
+                        .map_err(|cause| StpStartError::Port { port: port.name.clone(), cause })
                 })
                 .collect::<Result<Vec<_>, _>>()
-        })
-        .map_err(|err| err.to_string())??;
+        })??;
         // An entry left by an earlier bridge must not open a port early.
         for ifindex in &ifindexes {
-            maps.remove(*ifindex).map_err(|err| err.to_string())?;
+            maps.remove(*ifindex)?;
         }
         let datapath = self.instances.get_mut(HOST_INSTANCE).expect("loaded above");
         let mut attached = Vec::new();
@@ -114,16 +130,16 @@ impl Daemon {
                 match datapath.attach_program_at(program, &point, netns.as_ref(), direction) {
                     Ok(_) => attached.push((program, point.clone())),
                     Err(err) => {
-                        failure = Some(err.to_string());
+                        failure = Some(err);
                         break 'ports;
                     }
                 }
             }
         }
         let spawned = match failure {
-            Some(err) => Err(err),
+            Some(err) => Err(StpStartError::from(err)),
             None => StpDriver::spawn(config.clone(), netns_name, netns.as_ref(), maps.clone())
-                .map_err(|err| err.to_string()),
+                .map_err(StpStartError::from),
         };
         if spawned.is_err() {
             for (program, point) in &attached {
@@ -195,7 +211,7 @@ impl Daemon {
                     state: "not running (see the daemon's log)".to_owned(),
                     ..Snapshot::starting()
                 };
-                StpReport::new(&bridge.name, &snapshot, std::time::Instant::now(), |_| None)
+                stp_report::report(&bridge.name, &snapshot, std::time::Instant::now(), |_| None)
             })
             .collect()
     }

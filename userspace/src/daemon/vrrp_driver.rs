@@ -3,7 +3,8 @@
 //! path's master record and `sleep_until(poll_timeout())` into inputs, and
 //! applies the machine's actions: adverts on the raw socket, virtual
 //! addresses through rtnetlink, gratuitous ARPs on a packet socket, and a
-//! log line per transition.
+//! log line per transition. The loop is the daemon's one driver loop
+//! ([`super::driver_loop`]).
 //!
 //! Everything that touches the network is created inside the balancer's
 //! namespace when the driver is spawned; sockets keep that namespace.
@@ -17,27 +18,73 @@ use std::{
 use tokio::sync::{oneshot, watch};
 
 use super::{
+    driver_loop::{self, Driver},
     vrrp_fast_path::FastPath,
-    vrrp_report::{TransitionRecord, VrrpReport},
+    vrrp_report,
 };
 use crate::{
     config::VrrpInstance,
-    net::{addresses, arp, link, vrrp_socket::VrrpSocket},
+    control::vrrp::{TransitionRecord, VrrpReport},
+    net::{
+        addresses, arp,
+        link::{self, LinkError},
+        vrrp_socket::{self, VrrpSocket},
+    },
     netns::Netns,
     proxy::PoolHealth,
     vrrp::{
-        packet::VRRP_MULTICAST_V4, Action, Advertisement, Auth, Config, IpMeta, Params,
-        VirtualRouter,
+        packet::VRRP_MULTICAST_V4, Action, Advertisement, Auth, Config, ConfigError, EncodeError,
+        IpMeta, VirtualRouter,
     },
 };
 
 /// Transitions kept for `halb vrrp status`.
 const TRANSITION_HISTORY: usize = 16;
 
+/// What a failed setup step says about itself.
+type Cause = Box<dyn std::error::Error + Send + Sync>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum VrrpDriverError {
     #[error("vrrp instance {instance}: {what}: {cause}")]
-    Setup { instance: String, what: &'static str, cause: String },
+    Setup { instance: String, what: &'static str, cause: Cause },
+}
+
+/// Why the instance could not start (shown as its last reason).
+#[derive(Debug, thiserror::Error)]
+enum StartError {
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    #[error("interface {0} has no IPv4 address")]
+    NoAddress(String),
+    #[error("multicast source: {0}")]
+    Source(std::io::Error),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    FastPath(#[from] aya::maps::MapError),
+}
+
+/// Why one of the machine's actions failed (counted and logged).
+#[derive(Debug, thiserror::Error)]
+enum ActionError {
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+    #[error("sending advert: {0}")]
+    Send(std::io::Error),
+    #[error("adding {address}/{prefix}: {cause}")]
+    Add { address: Ipv4Addr, prefix: u8, cause: rtnetlink::Error },
+    #[error("removing {address}: {cause}")]
+    Remove { address: Ipv4Addr, cause: rtnetlink::Error },
+    #[error("gratuitous ARP for {address}: {cause}")]
+    Arp { address: Ipv4Addr, cause: std::io::Error },
+}
+
+/// What the instance's driver waits for besides its timers.
+enum Input {
+    Packet(std::io::Result<Result<vrrp_socket::Received, &'static str>>),
+    Tracker,
+    Link { ifindex: u32, running: bool },
 }
 
 /// Pool health a VRRP instance tracks (`track_backend`).
@@ -79,7 +126,7 @@ impl VrrpDriver {
         pin_dir: Option<PathBuf>,
         tracker: Option<Tracker>,
     ) -> Result<Self, VrrpDriverError> {
-        let setup = |what: &'static str, cause: String| VrrpDriverError::Setup {
+        let setup = |what: &'static str, cause: Cause| VrrpDriverError::Setup {
             instance: config.name.clone(),
             what,
             cause,
@@ -87,8 +134,8 @@ impl VrrpDriver {
         let namespace = netns
             .map(|netns| netns.file().try_clone())
             .transpose()
-            .map_err(|err| setup("netns", err.to_string()))?;
-        let (status_tx, status) = watch::channel(VrrpReport::starting(&config, balancer));
+            .map_err(|err| setup("netns", err.into()))?;
+        let (status_tx, status) = watch::channel(vrrp_report::starting(&config, balancer));
         let (stop_tx, stop_rx) = oneshot::channel();
         let (ready_tx, ready_rx) = oneshot::channel::<Result<(), VrrpDriverError>>();
         let (done_tx, done_rx) = oneshot::channel();
@@ -126,17 +173,17 @@ impl VrrpDriver {
                             tracing::error!(%err, "vrrp instance could not start");
                             failed.send_modify(|report| {
                                 "FAILED".clone_into(&mut report.state);
-                                report.last_reason = Some(err);
+                                report.last_reason = Some(err.to_string());
                             });
                         }
                     }
                 });
             })
-            .map_err(|err| setup("thread", err.to_string()))?;
+            .map_err(|err| setup("thread", err.into()))?;
         match ready_rx.await {
             Ok(Ok(())) => {}
             Ok(Err(err)) => return Err(err),
-            Err(_) => return Err(setup("thread", "exited during setup".to_owned())),
+            Err(_) => return Err(setup("thread", "exited during setup".into())),
         }
         Ok(Self {
             config,
@@ -173,12 +220,12 @@ impl VrrpDriver {
 fn prepare_thread(
     namespace: Option<&std::fs::File>,
     priority: Option<u8>,
-) -> Result<tokio::runtime::Runtime, (&'static str, String)> {
+) -> Result<tokio::runtime::Runtime, (&'static str, Cause)> {
     use std::os::fd::AsRawFd as _;
     if let Some(namespace) = namespace {
         // SAFETY: setns on this thread only; the fd is open.
         if unsafe { libc::setns(namespace.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-            return Err(("netns", std::io::Error::last_os_error().to_string()));
+            return Err(("netns", std::io::Error::last_os_error().into()));
         }
     }
     if let Some(priority) = priority {
@@ -186,13 +233,13 @@ fn prepare_thread(
         // SAFETY: sched_setscheduler on the calling thread (pid 0) with a
         // valid parameter block.
         if unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &raw const param) } != 0 {
-            return Err(("realtime priority", std::io::Error::last_os_error().to_string()));
+            return Err(("realtime priority", std::io::Error::last_os_error().into()));
         }
     }
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|err| ("runtime", err.to_string()))
+        .map_err(|err| ("runtime", err.into()))
 }
 
 /// Opens the instance's sockets in the calling thread's namespace and
@@ -201,14 +248,14 @@ fn open_io(
     config: &VrrpInstance,
     pin_dir: Option<PathBuf>,
     tracker: Option<Tracker>,
-) -> Result<Io, (&'static str, String)> {
+) -> Result<Io, (&'static str, Cause)> {
     let ifindex = crate::datapath::attach::interface_index(&config.interface)
-        .map_err(|err| ("interface", err))?;
-    let socket = VrrpSocket::open(&config.interface, ifindex)
-        .map_err(|err| ("VRRP socket", err.to_string()))?;
-    let arp = arp::ArpSender::open(ifindex).map_err(|err| ("ARP socket", err.to_string()))?;
-    let netlink = link::connect().map_err(|err| ("rtnetlink", err.to_string()))?;
-    let links = link::watch().map_err(|err| ("link monitor", err.to_string()))?;
+        .map_err(|err| ("interface", err.into()))?;
+    let socket =
+        VrrpSocket::open(&config.interface, ifindex).map_err(|err| ("VRRP socket", err.into()))?;
+    let arp = arp::ArpSender::open(ifindex).map_err(|err| ("ARP socket", err.into()))?;
+    let netlink = link::connect().map_err(|err| ("rtnetlink", err.into()))?;
+    let links = link::watch().map_err(|err| ("link monitor", err.into()))?;
     let fast_path = pin_dir.map(|dir| FastPath::new(dir, config.vrid));
     Ok(Io { socket, arp, netlink, links, ifindex, fast_path, tracker })
 }
@@ -246,30 +293,15 @@ impl Running {
         balancer: String,
         io: Io,
         status: watch::Sender<VrrpReport>,
-    ) -> Result<Self, String> {
-        let info =
-            link::info(&io.netlink, &config.interface).await.map_err(|err| err.to_string())?;
+    ) -> Result<Self, StartError> {
+        let info = link::info(&io.netlink, &config.interface).await?;
         let primary = link::primary_ipv4(&io.netlink, io.ifindex)
-            .await
-            .map_err(|err| err.to_string())?
-            .ok_or_else(|| format!("interface {} has no IPv4 address", config.interface))?;
-        io.socket.set_source(primary).map_err(|err| format!("multicast source: {err}"))?;
-        let mut params = Params::new(
-            config.vrid,
-            config.priority,
-            primary,
-            config.virtual_addresses.iter().map(|(address, _)| *address).collect(),
-        );
-        params.advert_interval = config.advert_interval;
-        params.version = config.version;
-        params.preempt = config.preempt;
-        params.preempt_delay = config.preempt_delay;
-        params.garp_count = config.garp_count;
-        params.garp_repeat = config.garp_repeat;
-        params.garp_delay = config.garp_delay;
-        let router = VirtualRouter::new(Config::try_from(params).map_err(|err| err.to_string())?);
+            .await?
+            .ok_or_else(|| StartError::NoAddress(config.interface.clone()))?;
+        io.socket.set_source(primary).map_err(StartError::Source)?;
+        let router = VirtualRouter::new(Config::try_from(config.params(primary))?);
         if let Some(fast_path) = &io.fast_path {
-            fast_path.configure(config.version, primary).map_err(|err| err.to_string())?;
+            fast_path.configure(config.version, primary)?;
         }
         tracing::info!(%primary, interface = %config.interface, fast_path = io.fast_path.is_some(), "vrrp instance starting");
         let mut running = Self {
@@ -295,46 +327,16 @@ impl Running {
         Ok(running)
     }
 
+    /// Runs until `stop`, then resigns (a master sends priority 0) and
+    /// drops the addresses.
     async fn run(mut self, mut stop: oneshot::Receiver<()>) {
-        loop {
-            self.apply_actions().await;
-            self.publish();
-            let deadline = self.router.poll_timeout();
-            let sleep = async {
-                match deadline {
-                    Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                _ = &mut stop => break,
-                received = self.io.socket.recv() => self.on_packet(received),
-                () = sleep => {
-                    self.replay_fast_path();
-                    self.router.handle_timeout(Instant::now());
-                }
-                () = tracker_changed(self.io.tracker.as_mut()) => {
-                    self.apply_tracking(Instant::now());
-                }
-                Some((index, running)) = self.io.links.recv() => {
-                    if index == self.io.ifindex && running != self.carrier {
-                        self.carrier = running;
-                        let now = Instant::now();
-                        if running {
-                            self.router.interface_up(now);
-                        } else {
-                            self.router.interface_down(now);
-                        }
-                    }
-                }
-            }
-        }
+        driver_loop::run(&mut self, &mut stop).await;
         self.router.shutdown(Instant::now());
-        self.apply_actions().await;
+        driver_loop::apply_outputs(&mut self).await;
         if let Some(fast_path) = &self.io.fast_path {
             fast_path.forget();
         }
-        self.publish();
+        self.publish_report();
         tracing::info!("vrrp instance stopped");
     }
 
@@ -362,7 +364,7 @@ impl Running {
 
     fn on_packet(
         &mut self,
-        received: std::io::Result<Result<crate::net::vrrp_socket::Received, &'static str>>,
+        received: std::io::Result<Result<vrrp_socket::Received, &'static str>>,
     ) {
         let packet = match received {
             Ok(Ok(packet)) => packet,
@@ -408,29 +410,18 @@ impl Running {
         self.router.handle_advert(seen_at, source, &advert);
     }
 
-    async fn apply_actions(&mut self) {
-        while let Some(action) = self.router.poll_action() {
-            if let Err(err) = self.apply(action).await {
-                self.errors += 1;
-                tracing::warn!(%err, "vrrp action failed");
-            }
-        }
-    }
-
-    async fn apply(&mut self, action: Action) -> Result<(), String> {
+    async fn apply_action(&mut self, action: Action) -> Result<(), ActionError> {
         match action {
             Action::SendAdvert(advert) => {
-                let bytes = advert
-                    .encode(self.primary, VRRP_MULTICAST_V4)
-                    .map_err(|err| err.to_string())?;
-                self.io.socket.send(&bytes).await.map_err(|err| format!("sending advert: {err}"))
+                let bytes = advert.encode(self.primary, VRRP_MULTICAST_V4)?;
+                self.io.socket.send(&bytes).await.map_err(ActionError::Send)
             }
             Action::AddAddresses(list) => {
                 for address in list {
                     let prefix = self.prefix_of(address);
                     addresses::add(&self.io.netlink, self.io.ifindex, address, prefix)
                         .await
-                        .map_err(|err| format!("adding {address}/{prefix}: {err}"))?;
+                        .map_err(|cause| ActionError::Add { address, prefix, cause })?;
                 }
                 Ok(())
             }
@@ -438,7 +429,7 @@ impl Running {
                 for address in list {
                     addresses::remove(&self.io.netlink, self.io.ifindex, address)
                         .await
-                        .map_err(|err| format!("removing {address}: {err}"))?;
+                        .map_err(|cause| ActionError::Remove { address, cause })?;
                 }
                 Ok(())
             }
@@ -449,7 +440,7 @@ impl Running {
                         self.io
                             .arp
                             .send(&frame)
-                            .map_err(|err| format!("gratuitous ARP for {address}: {err}"))?;
+                            .map_err(|cause| ActionError::Arp { address: *address, cause })?;
                     }
                 }
                 Ok(())
@@ -481,8 +472,8 @@ impl Running {
             .map_or(32, |(_, prefix)| *prefix)
     }
 
-    fn publish(&self) {
-        let report = VrrpReport::new(
+    fn publish_report(&self) {
+        let report = vrrp_report::running(
             &self.config,
             &self.balancer,
             &self.router.status(),
@@ -493,6 +484,64 @@ impl Running {
             self.io.fast_path.as_ref().map(FastPath::counters),
         );
         self.status.send_replace(report);
+    }
+}
+
+impl Driver for Running {
+    const PROTOCOL: &'static str = "vrrp";
+    type Input = Input;
+    type Output = Action;
+    type Error = ActionError;
+
+    fn poll_output(&mut self) -> Option<Action> {
+        self.router.poll_action()
+    }
+
+    async fn apply(&mut self, action: Action) -> Result<(), ActionError> {
+        self.apply_action(action).await
+    }
+
+    fn count_error(&mut self) {
+        self.errors += 1;
+    }
+
+    fn publish(&self) {
+        self.publish_report();
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.router.poll_timeout()
+    }
+
+    async fn handle_timeout(&mut self, now: Instant) {
+        self.replay_fast_path();
+        self.router.handle_timeout(now);
+    }
+
+    async fn next_input(&mut self) -> Input {
+        tokio::select! {
+            received = self.io.socket.recv() => Input::Packet(received),
+            () = tracker_changed(self.io.tracker.as_mut()) => Input::Tracker,
+            Some((ifindex, running)) = self.io.links.recv() => Input::Link { ifindex, running },
+        }
+    }
+
+    async fn handle_input(&mut self, input: Input) {
+        match input {
+            Input::Packet(received) => self.on_packet(received),
+            Input::Tracker => self.apply_tracking(Instant::now()),
+            Input::Link { ifindex, running } => {
+                if ifindex == self.io.ifindex && running != self.carrier {
+                    self.carrier = running;
+                    let now = Instant::now();
+                    if running {
+                        self.router.interface_up(now);
+                    } else {
+                        self.router.interface_down(now);
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -40,23 +40,28 @@ pub const TUNNEL_LINK_MTU: u32 = 65_535;
 #[derive(Debug, thiserror::Error)]
 pub enum TunnelError {
     #[error("{what}: {cause}")]
-    Netlink { what: String, cause: String },
+    Netlink { what: String, cause: Box<rtnetlink::Error> },
+    #[error("rtnetlink: {0}")]
+    Connect(crate::net::link::LinkError),
+    #[error("bridge {0}: no such interface")]
+    NoBridge(String),
     #[error("offloads of {device}: {cause}")]
-    Offload { device: String, cause: String },
+    Offload { device: String, cause: std::io::Error },
+    #[error("offloads of {0}: name too long")]
+    NameTooLong(String),
     #[error(transparent)]
     Netns(#[from] crate::netns::NetnsError),
 }
 
 fn netlink_error(what: impl Into<String>) -> impl FnOnce(rtnetlink::Error) -> TunnelError {
     let what = what.into();
-    move |cause| TunnelError::Netlink { what, cause: cause.to_string() }
+    move |cause| TunnelError::Netlink { what, cause: Box::new(cause) }
 }
 
 /// A netlink handle inside `netns` (the socket keeps the namespace).
 pub fn handle(netns: Option<&Netns>) -> Result<Handle, TunnelError> {
     let _guard = netns.map(Netns::enter).transpose()?;
-    link::connect()
-        .map_err(|err| TunnelError::Netlink { what: "rtnetlink".into(), cause: err.to_string() })
+    link::connect().map_err(TunnelError::Connect)
 }
 
 async fn index_of(handle: &Handle, name: &str) -> Result<Option<u32>, TunnelError> {
@@ -76,10 +81,9 @@ pub async fn create(
     netns: Option<&Netns>,
     config: &Vxlan,
 ) -> Result<(), TunnelError> {
-    let bridge = index_of(handle, &config.bridge).await?.ok_or_else(|| TunnelError::Netlink {
-        what: format!("bridge {}", config.bridge),
-        cause: "no such interface".into(),
-    })?;
+    let bridge = index_of(handle, &config.bridge)
+        .await?
+        .ok_or_else(|| TunnelError::NoBridge(config.bridge.clone()))?;
     if let Some(stale) = index_of(handle, &config.tunnel_port).await? {
         tracing::warn!(port = %config.tunnel_port, "removing a tunnel port left by an earlier run");
         handle
@@ -182,13 +186,13 @@ fn set_offload(
     on: bool,
 ) -> Result<(), TunnelError> {
     use std::os::fd::AsRawFd as _;
-    let error = |cause: String| TunnelError::Offload { device: device.to_owned(), cause };
+    let error = |cause: std::io::Error| TunnelError::Offload { device: device.to_owned(), cause };
     let _guard = netns.map(Netns::enter).transpose()?;
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)
-        .map_err(|err| error(err.to_string()))?;
+    let socket =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).map_err(error)?;
     let name = device.as_bytes();
     if name.len() >= libc::IFNAMSIZ {
-        return Err(error("name too long".into()));
+        return Err(TunnelError::NameTooLong(device.to_owned()));
     }
     let mut value = EthtoolValue { cmd: offload as u32, data: u32::from(on) };
     // SAFETY: ifreq is plain old data; all zeroes is a valid value.
@@ -201,7 +205,7 @@ fn set_offload(
     // ethtool_value `ifru_data` points to, both alive for the call.
     let rc = unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCETHTOOL, &mut request) };
     if rc != 0 {
-        return Err(error(std::io::Error::last_os_error().to_string()));
+        return Err(error(std::io::Error::last_os_error()));
     }
     Ok(())
 }

@@ -11,6 +11,14 @@ use super::packet::{interval_to_wire, Version};
 pub const OWNER_PRIORITY: u8 = 255;
 /// Highest priority a non-owner can have, configured or after tracking.
 pub const MAX_BACKUP_PRIORITY: u8 = 254;
+/// The version an instance speaks unless told otherwise: 2, keepalived's
+/// default (`vrrp_version`). halb reads keepalived's keys, and a keepalived
+/// user who leaves `version` out expects the adverts keepalived would send:
+/// a v2 router ignores v3 adverts, so defaulting to v3 would split the
+/// virtual router between halb and keepalived peers. The config layer
+/// (`version` in `[[balancer.vrrp]]`) and [`Params::new`] both take it from
+/// here.
+pub const DEFAULT_VERSION: Version = Version::V2;
 /// RFC default `Advertisement_Interval` (1 s, both versions).
 pub const DEFAULT_ADVERT_INTERVAL: Duration = Duration::from_secs(1);
 /// Gratuitous ARPs per burst (keepalived `garp_master_repeat`).
@@ -51,8 +59,9 @@ pub struct Params {
 }
 
 impl Params {
-    /// Settings with RFC/keepalived defaults: `VRRPv3`, 1 s adverts, preempt
-    /// on without delay, 5 gratuitous ARPs and one more burst 5 s later.
+    /// Settings with keepalived's defaults: [`DEFAULT_VERSION`] (v2), 1 s
+    /// adverts, preempt on without delay, 5 gratuitous ARPs and one more
+    /// burst 5 s later.
     #[must_use]
     pub fn new(
         vrid: u8,
@@ -66,7 +75,7 @@ impl Params {
             advert_interval: DEFAULT_ADVERT_INTERVAL,
             preempt: true,
             preempt_delay: None,
-            version: Version::V3,
+            version: DEFAULT_VERSION,
             primary_address,
             virtual_addresses,
             garp_count: DEFAULT_GARP_COUNT,

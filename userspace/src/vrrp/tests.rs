@@ -17,7 +17,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{Action, Config, Params, VirtualRouter};
+use super::{Action, Config, Params, Version, VirtualRouter};
 
 /// The lab's virtual address and VRID.
 pub(super) const VIP: Ipv4Addr = Ipv4Addr::new(172, 16, 1, 254);
@@ -30,8 +30,9 @@ pub(super) fn ms(millis: u64) -> Duration {
     Duration::from_millis(millis)
 }
 
+/// Version 3 settings (the tests use sub-second adverts; the default is 2).
 pub(super) fn params(priority: u8, primary: Ipv4Addr) -> Params {
-    Params::new(VRID, priority, primary, vec![VIP])
+    Params { version: Version::V3, ..Params::new(VRID, priority, primary, vec![VIP]) }
 }
 
 pub(super) fn router(params: Params) -> VirtualRouter {
