@@ -6,21 +6,17 @@
 #![allow(clippy::missing_panics_doc, reason = "test helpers fail the test by panicking")]
 
 use std::{
-    path::{Path, PathBuf},
+    path::PathBuf,
     process::{Child, Command, Output},
     time::{Duration, Instant},
 };
 
 /// The `halb` binary: `$HALB_BIN` (set by `cargo xtask test`) or the
-/// workspace's debug build.
+/// workspace's debug build, found the way the lab finds it.
 #[must_use]
 pub fn halb_bin() -> PathBuf {
-    let path = std::env::var_os("HALB_BIN").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/halb"),
-        PathBuf::from,
-    );
-    assert!(path.exists(), "{} missing: run the suite with `cargo xtask test`", path.display());
-    path
+    xtask::daemon_build::locate(xtask::daemon_build::Profile::Debug)
+        .unwrap_or_else(|err| panic!("{err:#}; or run the suite with `cargo xtask test`"))
 }
 
 /// Runs a command that must succeed; panics with its stderr otherwise.

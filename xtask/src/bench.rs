@@ -1,5 +1,5 @@
 //! `cargo xtask bench ...`: measurements of halb against the classic tool it replaces, on
-//! the scenario lab. A benchmark is not a test: it prints figures and the targets
+//! the scenario lab. A benchmark is not a test: it prints figures and halb's targets
 //! (met / not met) and fails only when it cannot measure.
 //!
 //! One subcommand per component: `vrrp` ([`vrrp`]) and `stp` ([`stp`]) on the scenario lab,
@@ -28,7 +28,6 @@ use clap::{Args, Subcommand};
 
 /// Benchmarks on the scenario lab (root only; each brings up its own lab and removes it).
 #[derive(Args, Debug)]
-#[command(after_help = "`vrrp` (#4), `stp` (#5), `proxy` (#6), `vxlan` (#3).")]
 pub struct BenchArgs {
     #[command(subcommand)]
     pub bench: BenchCommand,
@@ -53,6 +52,7 @@ pub enum BenchCommand {
 
 /// `cargo xtask bench ...`
 pub fn main(args: BenchArgs) -> Result<()> {
+    crate::setup::ensure()?;
     match args.bench {
         BenchCommand::Vrrp(a) => vrrp::run(&a),
         BenchCommand::Stp(a) => stp::run(&a),

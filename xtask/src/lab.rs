@@ -200,7 +200,11 @@ const LOCK_WAIT: Duration = Duration::from_mins(10);
 pub fn main(args: LabArgs) -> Result<()> {
     let lab = Lab::new(&args.prefix)?;
     match args.command {
-        LabCommand::Up(up) => up::up(&lab, &up.config()?),
+        LabCommand::Up(up) => {
+            let config = up.config()?;
+            crate::setup::ensure()?;
+            up::up(&lab, &config)
+        }
         LabCommand::Down => down::down(&lab),
         LabCommand::Status => status::status(&lab),
         LabCommand::Exec(e) => {
@@ -235,7 +239,11 @@ pub fn exec(lab: &Lab, node: &str, cmd: &[String]) -> Result<i32> {
     }
     let ns = lab.ns(node);
     if !sys::ns_exists(&ns) {
-        bail!("namespace {ns} does not exist; is lab {:?} up?", lab.prefix);
+        bail!(
+            "namespace {ns} does not exist: lab {:?} is not up; start it with `cargo xtask lab up --prefix {}`",
+            lab.prefix,
+            lab.prefix
+        );
     }
     let Some((program, rest)) = cmd.split_first() else { bail!("no command given") };
     let status = std::process::Command::new("ip")
@@ -335,7 +343,6 @@ mod tests {
         let config = up_args.config().unwrap();
         assert_eq!(config.timers, StpTimers::Fast);
         assert_eq!(config.stack.get(plan::Component::Vrrp, "bal1"), plan::Impl::Halb);
-        config.stack.ensure_implemented().unwrap();
         assert_eq!(config.vrrp, VrrpTiming::default());
         let args =
             parse(&["up", "--vrrp", "halb", "--vrrp-version", "3", "--vrrp-advert-int", "0.01"])
@@ -350,7 +357,6 @@ mod tests {
         let args = parse(&["up", "--stp", "halb"]).unwrap();
         let LabCommand::Up(up_args) = args.command else { panic!("not up") };
         let config = up_args.config().unwrap();
-        config.stack.ensure_implemented().unwrap();
         assert_eq!(config.stp_protocol, StpProtocol::Rstp, "every bridge runs halb");
         let args = parse(&["up", "--stp", "halb", "--stp-protocol", "stp"]).unwrap();
         let LabCommand::Up(up_args) = args.command else { panic!("not up") };
@@ -363,13 +369,11 @@ mod tests {
         let args = parse(&["up", "--stack", "halb", "--stp-protocol", "rstp"]).unwrap();
         let LabCommand::Up(up_args) = args.command else { panic!("not up") };
         let config = up_args.config().unwrap();
-        config.stack.ensure_implemented().unwrap();
         assert_eq!(config.stack.to_string(), "stp=halb vrrp=halb proxy=halb vxlan=halb");
         assert_eq!(config.stp_protocol, StpProtocol::Rstp);
         let args = parse(&["up", "--stack", "halb", "--stp", "kernel"]).unwrap();
         let LabCommand::Up(up_args) = args.command else { panic!("not up") };
         let config = up_args.config().unwrap();
-        config.stack.ensure_implemented().unwrap();
         assert_eq!(config.stack.to_string(), "stp=kernel vrrp=halb proxy=halb vxlan=halb");
         let args = parse(&[
             "up",
@@ -383,7 +387,6 @@ mod tests {
         .unwrap();
         let LabCommand::Up(up_args) = args.command else { panic!("not up") };
         let config = up_args.config().unwrap();
-        config.stack.ensure_implemented().unwrap();
         assert_eq!(config.stack.get(plan::Component::Proxy, "bal2"), plan::Impl::Classic);
         assert_eq!(config.stack.get(plan::Component::Vxlan, "host1"), plan::Impl::Halb);
         let args = parse(&["stop", "node", "bal1"]).unwrap();

@@ -3,11 +3,13 @@
 //!
 //! - [`setup`]: installs what a fresh Debian 12 machine lacks.
 //! - [`lab`]: the scenario of SCENARIO.md in network namespaces.
+//! - [`daemon_build`]: where the daemon binary is, built first by the commands that run it.
 //! - [`suite`]: `cargo xtask test` and `cargo xtask run`.
 //! - [`bench`]: benchmarks of halb against the classic stack on the lab.
 //! - [`fuzz`]: the coverage-guided fuzz targets of `userspace/fuzz`.
 
 pub mod bench;
+pub mod daemon_build;
 pub mod fuzz;
 pub mod lab;
 pub mod setup;

@@ -39,16 +39,43 @@ const BPFFS: &str = "/sys/fs/bpf";
 /// cargo-fuzz, for the fuzz targets (`cargo xtask fuzz`, part of the suite).
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
+/// `cargo xtask setup`: every step says what it found or installed.
 pub fn run() -> anyhow::Result<()> {
-    check_root()?;
-    debian_packages().context("setup: Debian packages")?;
-    rust_src().context("setup: nightly rust-src")?;
-    lint_tools().context("setup: clippy and rustfmt")?;
-    bpf_linker().context("setup: bpf-linker")?;
-    cargo_fuzz().context("setup: cargo-fuzz")?;
-    bpffs().context("setup: bpffs")?;
+    install_missing(Report::EveryStep)?;
     println!("setup: everything is in place");
     Ok(())
+}
+
+/// What the other entry points run first: installs what is missing like [`run`], but
+/// prints only what it installs, so a machine that has everything sees no output.
+pub fn ensure() -> anyhow::Result<()> {
+    install_missing(Report::InstallsOnly)
+}
+
+/// Which of the setup steps print a line.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Report {
+    EveryStep,
+    InstallsOnly,
+}
+
+impl Report {
+    /// Prints "setup: WHAT" for a piece that was already there, when every step reports.
+    fn present(self, what: &str) {
+        if self == Report::EveryStep {
+            println!("setup: {what}");
+        }
+    }
+}
+
+fn install_missing(report: Report) -> anyhow::Result<()> {
+    check_root()?;
+    debian_packages(report).context("setup: Debian packages")?;
+    rust_src(report).context("setup: nightly rust-src")?;
+    lint_tools(report).context("setup: clippy and rustfmt")?;
+    bpf_linker(report).context("setup: bpf-linker")?;
+    cargo_fuzz(report).context("setup: cargo-fuzz")?;
+    bpffs(report).context("setup: bpffs")
 }
 
 fn check_root() -> anyhow::Result<()> {
@@ -59,10 +86,10 @@ fn check_root() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn debian_packages() -> anyhow::Result<()> {
+fn debian_packages(report: Report) -> anyhow::Result<()> {
     let missing = missing_packages(DEBIAN_PACKAGES)?;
     if missing.is_empty() {
-        println!("setup: Debian packages present ({})", DEBIAN_PACKAGES.len());
+        report.present(&format!("Debian packages present ({})", DEBIAN_PACKAGES.len()));
         return Ok(());
     }
     println!("setup: installing Debian packages: {}", missing.join(" "));
@@ -129,10 +156,10 @@ fn nightly_sysroot() -> anyhow::Result<PathBuf> {
     Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
 }
 
-fn rust_src() -> anyhow::Result<()> {
+fn rust_src(report: Report) -> anyhow::Result<()> {
     let library = nightly_sysroot()?.join("lib/rustlib/src/rust/library/core");
     if library.exists() {
-        println!("setup: nightly rust-src present");
+        report.present("nightly rust-src present");
         return Ok(());
     }
     println!("setup: installing rust-src for nightly");
@@ -147,7 +174,7 @@ fn rust_src() -> anyhow::Result<()> {
 
 /// clippy and rustfmt for the default toolchain: the test suite checks
 /// lints and formatting first.
-fn lint_tools() -> anyhow::Result<()> {
+fn lint_tools(report: Report) -> anyhow::Result<()> {
     let answers = |tool: &str| {
         Command::new("cargo")
             .args([tool, "--version"])
@@ -157,7 +184,7 @@ fn lint_tools() -> anyhow::Result<()> {
             .is_ok_and(|status| status.success())
     };
     if answers("clippy") && answers("fmt") {
-        println!("setup: clippy and rustfmt present");
+        report.present("clippy and rustfmt present");
         return Ok(());
     }
     println!("setup: installing clippy and rustfmt");
@@ -173,9 +200,9 @@ fn bpf_linker_version() -> Option<String> {
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-fn bpf_linker() -> anyhow::Result<()> {
+fn bpf_linker(report: Report) -> anyhow::Result<()> {
     if let Some(version) = bpf_linker_version() {
-        println!("setup: {version} present");
+        report.present(&format!("{version} present"));
         return Ok(());
     }
     let lib_dir = nightly_sysroot()?.join("lib");
@@ -215,9 +242,9 @@ fn cargo_fuzz_version() -> Option<String> {
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-fn cargo_fuzz() -> anyhow::Result<()> {
+fn cargo_fuzz(report: Report) -> anyhow::Result<()> {
     if let Some(version) = cargo_fuzz_version() {
-        println!("setup: {version} present");
+        report.present(&format!("{version} present"));
         return Ok(());
     }
     println!("setup: installing cargo-fuzz {CARGO_FUZZ_VERSION} (a minute or two)");
@@ -233,11 +260,11 @@ fn cargo_fuzz() -> anyhow::Result<()> {
         .context("cargo-fuzz was installed but `cargo +nightly fuzz --version` fails; is ~/.cargo/bin on PATH?")
 }
 
-fn bpffs() -> anyhow::Result<()> {
+fn bpffs(report: Report) -> anyhow::Result<()> {
     let mounted =
         Command::new("mountpoint").args(["-q", BPFFS]).status().is_ok_and(|s| s.success());
     if mounted {
-        println!("setup: bpffs mounted at {BPFFS}");
+        report.present(&format!("bpffs mounted at {BPFFS}"));
         return Ok(());
     }
     println!("setup: mounting bpffs at {BPFFS}");

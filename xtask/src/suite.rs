@@ -1,12 +1,10 @@
 //! `cargo xtask test` (the README's test command) and `cargo xtask run`.
 
-use std::{
-    path::{Path, PathBuf},
-    process::Command,
-};
+use std::{path::Path, process::Command};
 
 use anyhow::{bail, Context as _};
 
+use crate::daemon_build::{self, workspace_root, Profile};
 use crate::setup::{self, run_status};
 
 /// Arguments passed to `halb run`, e.g. `cargo xtask run -- --config host1.toml`.
@@ -28,20 +26,6 @@ pub struct TestArgs {
     pub cargo_args: Vec<String>,
 }
 
-/// The workspace root (xtask lives one level below it).
-#[must_use]
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-}
-
-/// The debug `halb` binary the tests and the lab use.
-#[must_use]
-pub fn halb_debug_binary() -> PathBuf {
-    workspace_root().join("target/debug/halb")
-}
-
 /// Setup, formatting and lints, build (the eBPF object included), then every test of the
 /// workspace: unit tests, eBPF program tests on fixture packets
 /// (`BPF_PROG_TEST_RUN`), daemon and lab integration tests; then the fuzz
@@ -52,14 +36,7 @@ pub fn test(args: &TestArgs) -> anyhow::Result<()> {
     }
     let root = workspace_root();
     lint(&root)?;
-    println!("test: building halb (userspace and eBPF)");
-    run_status(Command::new("cargo").current_dir(&root).args([
-        "build",
-        "--package",
-        "halb",
-        "--bins",
-    ]))
-    .context("building halb")?;
+    let halb = daemon_build::build(Profile::Debug, "test")?;
     println!("test: running the test suite");
     // halb-ebpf is left out: it only builds for the bpfel target (userspace's
     // build.rs builds it, and its programs are tested through the daemon's
@@ -69,7 +46,7 @@ pub fn test(args: &TestArgs) -> anyhow::Result<()> {
             .current_dir(&root)
             .args(["test", "--workspace", "--exclude", "halb-ebpf", "--no-fail-fast"])
             .args(&args.cargo_args)
-            .env("HALB_BIN", halb_debug_binary()),
+            .env("HALB_BIN", halb),
     )
     .context("the test suite failed")?;
     println!("test: fuzz targets, a fixed number of inputs each (deterministic)");
@@ -102,16 +79,7 @@ fn lint(root: &Path) -> anyhow::Result<()> {
 /// Setup, release build, then `halb run ARGS` in the foreground.
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     setup::run()?;
-    let root = workspace_root();
-    run_status(Command::new("cargo").current_dir(&root).args([
-        "build",
-        "--release",
-        "--package",
-        "halb",
-        "--bins",
-    ]))
-    .context("building halb")?;
-    let binary = root.join("target/release/halb");
+    let binary = daemon_build::build(Profile::Release, "run")?;
     let status = Command::new(&binary)
         .arg("run")
         .args(&args.args)

@@ -20,7 +20,9 @@ const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
-    #[error("no daemon answers on {path}: {cause}")]
+    #[error(
+        "no daemon answers on {path}: {cause}; start it with `halb run --config FILE`, or name the running one with --node and --run-dir"
+    )]
     Connect { path: String, cause: std::io::Error },
     #[error("control socket {path}: {cause}")]
     Io { path: String, cause: std::io::Error },

@@ -1,4 +1,4 @@
-//! `cargo xtask bench proxy`: halb's L7 proxy against haproxy 2.6 (issue #6), side by side in
+//! `cargo xtask bench proxy`: halb's L7 proxy against haproxy 2.6, side by side in
 //! one run, on a topology of its own (prefix `hbench-px` unless told otherwise).
 //!
 //! ```text
@@ -30,6 +30,7 @@ use clap::{Args, ValueEnum};
 use super::proxy_env::{self, argv, fmt_sig, ratio_cell, Env};
 use super::proxy_wrk::{self, WrkResult};
 use super::report::{self, Target};
+use crate::daemon_build::{self, Profile};
 use crate::lab::sys::{self, Proc};
 
 const BAL_IP: &str = "172.16.1.250";
@@ -38,7 +39,7 @@ const SERVERS: [(&str, &str); 3] =
     [("s1", "172.16.1.11"), ("s2", "172.16.1.12"), ("s3", "172.16.1.13")];
 const HAPROXY_PORT: u16 = 8001;
 const HALB_PORT: u16 = 8000;
-/// halb must beat haproxy's requests/s by this factor (issue #6)...
+/// halb must beat haproxy's requests/s by this factor...
 const TARGET_FACTOR: f64 = 1.3;
 /// ... with a p99 no worse; within 5 % counts as equal (wrk prints two decimals, and the
 /// machine is shared).
@@ -561,8 +562,11 @@ pub fn run(args: &ProxyArgs) -> Result<()> {
     if stacks.contains(&ProxyStack::Haproxy) {
         ensure!(which("haproxy"), "haproxy is not installed (apt-get install haproxy)");
     }
-    let halb =
-        if stacks.contains(&ProxyStack::Halb) { Some(proxy_env::halb_binary()?) } else { None };
+    let halb = if stacks.contains(&ProxyStack::Halb) {
+        Some(daemon_build::build(Profile::Release, "bench proxy")?)
+    } else {
+        None
+    };
     let mut cases = Vec::new();
     for &mode in &args.modes {
         for &body in &args.bodies {
@@ -690,7 +694,7 @@ fn measure_all(
         }
     }
     println!(
-        "\ntargets (issue #6; per core: both balancers have one thread pinned to CPU {}):",
+        "\ntargets (per core: both balancers have one thread pinned to CPU {}):",
         args.balancer_cpu
     );
     print!("{}", report::targets(&targets(&summary, cases, &disturbed_cases)));

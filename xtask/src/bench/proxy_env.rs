@@ -376,27 +376,6 @@ pub fn machine_load(d: Duration) -> Result<(String, bool)> {
     ))
 }
 
-/// The halb binary to measure: `$HALB_BIN`, else the workspace's release build. A debug
-/// build is refused unless named in `$HALB_BIN` (its figures say nothing).
-pub fn halb_binary() -> Result<PathBuf> {
-    if let Some(p) = std::env::var_os("HALB_BIN") {
-        let p = PathBuf::from(p);
-        if !p.is_file() {
-            bail!("HALB_BIN={} does not exist", p.display());
-        }
-        return Ok(p);
-    }
-    let release = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/halb");
-    let release = release.canonicalize().unwrap_or(release);
-    if release.is_file() {
-        return Ok(release);
-    }
-    bail!(
-        "no release build of halb at {}: run `cargo build --release -p halb` in the workspace, or set HALB_BIN",
-        release.display()
-    )
-}
-
 /// "path (release build, built 2025-01-01 10:00 UTC, 3 h ago)" for the report.
 #[must_use]
 pub fn describe_binary(path: &Path) -> String {

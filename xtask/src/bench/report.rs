@@ -43,7 +43,7 @@ pub fn table(headers: &[&str], rows: &[Vec<String>], right: &[usize]) -> String 
     out
 }
 
-/// A target of the issue and whether the measurement meets it.
+/// A target halb aims for and whether the measurement meets it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     pub what: String,

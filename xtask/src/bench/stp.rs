@@ -1,5 +1,5 @@
 //! `cargo xtask bench stp`: how long a client loses the service when the spanning tree
-//! re-converges, with kernel STP and with halb's STP and RSTP (issue #5), and whether a
+//! re-converges, with kernel STP and with halb's STP and RSTP, and whether a
 //! frame was ever duplicated (a loop).
 //!
 //! For each stack a lab comes up (prefix `hbench-stp` unless told otherwise, standard
@@ -40,8 +40,8 @@ use super::stp_loops::{LoopWatch, PING_INTERVAL};
 use super::stp_results::{table, targets, Run, Series};
 use super::vrrp::{restore, LabDown};
 use crate::lab::{
-    self, daemon, faults, health, kernel, plan::StackSpec, stp, sys, topo, up, Fault, Lab,
-    LabConfig, Stack, StpProtocol, StpTimers,
+    self, faults, health, kernel, plan::StackSpec, stp, sys, topo, up, Fault, Lab, LabConfig,
+    Stack, StpProtocol, StpTimers,
 };
 
 /// Consecutive answers that end a phase.
@@ -68,7 +68,7 @@ pub struct StpArgs {
     /// Milliseconds between the starts of two requests of user (the outage's resolution).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=100))]
     pub probe_interval_ms: u64,
-    /// STP timers of every bridge (the issue's targets are about standard timers).
+    /// STP timers of every bridge (the targets are about standard timers).
     #[arg(long, value_enum, default_value = "standard")]
     pub stp_timers: StpTimers,
     /// Lab prefix of the bench labs (namespaces PREFIX-<node>).
@@ -177,7 +177,7 @@ pub fn run(args: &StpArgs) -> Result<()> {
     let mut scenarios = args.scenarios.clone();
     scenarios.dedup();
     if stacks.iter().any(|s| *s != BenchStack::Kernel) {
-        daemon::binary().context("the halb stacks need the daemon")?;
+        crate::daemon_build::build(crate::daemon_build::Profile::Debug, "bench stp")?;
     }
     let runs = u32::try_from(scenarios.len()).unwrap_or(u32::MAX).saturating_mul(args.repeat);
     let estimate: Duration = stacks
@@ -232,7 +232,7 @@ pub fn run(args: &StpArgs) -> Result<()> {
         args.stp_timers.name()
     );
     print!("{}", table(&all));
-    println!("\ntargets (issue #5):");
+    println!("\ntargets:");
     print!("{}", report::targets(&targets(&all)));
     println!("\nbench took {:.0} s", started.elapsed().as_secs_f64());
     Ok(())

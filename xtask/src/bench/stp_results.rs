@@ -1,4 +1,4 @@
-//! What `bench stp` measured: runs per (stack, scenario), the table, and issue #5's targets
+//! What `bench stp` measured: runs per (stack, scenario), the table, and the STP targets
 //! decided by the figures. Pure: no lab, no clock.
 
 use std::time::Duration;
@@ -117,7 +117,7 @@ pub fn table(all: &[Series]) -> String {
     )
 }
 
-/// The targets of issue #5, decided by the measured figures.
+/// The STP targets, decided by the measured figures.
 pub fn targets(all: &[Series]) -> Vec<Target> {
     let find = |stack, scenario| all.iter().find(|s| s.stack == stack && s.scenario == scenario);
     let mut out = Vec::new();

@@ -1,5 +1,5 @@
 //! `cargo xtask bench vrrp`: how long a client loses the service when the VRRP master goes
-//! away, with keepalived and with halb (issue #4).
+//! away, with keepalived and with halb.
 //!
 //! For each stack a lab comes up (prefix `halb-bench` unless told otherwise, fast STP
 //! timers, haproxy on both balancers), then each scenario runs `--repeat` times:
@@ -28,8 +28,8 @@ use super::report::{self, Target};
 use super::sampler::{self, Sampler};
 use super::soak::{self, Load, SoakResult};
 use crate::lab::{
-    self, daemon, down, faults, health, kernel, plan::StackSpec, services::Kill, sys, topo, up,
-    vrrp, Fault, Lab, LabConfig, Stack, StpTimers, VrrpTiming,
+    self, down, faults, health, kernel, plan::StackSpec, services::Kill, sys, topo, up, vrrp,
+    Fault, Lab, LabConfig, Stack, StpTimers, VrrpTiming,
 };
 
 /// Consecutive answers through the expected balancer that end a phase.
@@ -41,7 +41,7 @@ const RUN_BOUND: Duration = Duration::from_mins(3);
 /// Tolerance of "no worse than keepalived": halb's median may exceed keepalived's by 5 %
 /// plus two sampling intervals (the resolution of either figure).
 const NO_WORSE_FACTOR: f64 = 1.05;
-/// Targets of the fast setting (issue #4).
+/// Targets of the fast setting.
 const FAST_LINK_TARGET: Duration = Duration::from_millis(100);
 const FAST_STOP_TARGET: Duration = Duration::from_millis(50);
 
@@ -278,7 +278,7 @@ pub fn table(all: &[Series]) -> String {
     )
 }
 
-/// The targets of issue #4, decided by the measured figures.
+/// The VRRP targets, decided by the measured figures.
 pub fn targets(all: &[Series], interval: Duration, soak: Option<&SoakResult>) -> Vec<Target> {
     let find = |stack, scenario| all.iter().find(|s| s.stack == stack && s.scenario == scenario);
     let mut out = Vec::new();
@@ -373,7 +373,7 @@ pub fn run(args: &VrrpArgs) -> Result<()> {
         stacks.push(BenchStack::HalbFast);
     }
     if stacks.iter().any(|s| *s != BenchStack::Keepalived) {
-        daemon::binary().context("the halb stacks need the daemon")?;
+        crate::daemon_build::build(crate::daemon_build::Profile::Debug, "bench vrrp")?;
     }
     if let Some(dir) = &args.save_samples {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -435,7 +435,7 @@ pub fn run(args: &VrrpArgs) -> Result<()> {
     }
     println!("\nVRRP failover, client-visible outage seen by user2 (longest gap between answers, {} ms sampling):\n", args.probe_interval_ms);
     print!("{}", table(&all));
-    println!("\ntargets (issue #4):");
+    println!("\ntargets:");
     print!("{}", report::targets(&targets(&all, args.interval(), soaked.as_ref())));
     println!("\nbench took {:.0} s", started.elapsed().as_secs_f64());
     Ok(())

@@ -1,5 +1,5 @@
 //! `cargo xtask bench vxlan`: the same traffic through the kernel's `vxlan` device and through
-//! halb's eBPF VXLAN (issue #3), one after the other on the same two-host topology (prefix
+//! halb's eBPF VXLAN, one after the other on the same two-host topology (prefix
 //! `hbench-vx` unless told otherwise), copied from `tests/vxlan.rs`:
 //!
 //! ```text
@@ -34,11 +34,12 @@ use clap::{Args, ValueEnum};
 use super::proxy_env::{self, argv, fmt_sig, ratio_cell, CpuTimes, Env};
 use super::report::{self, Target};
 use super::vxlan_iperf::{self, RateSearch, Step, TcpResult, UdpResult};
+use crate::daemon_build::{self, Profile};
 use crate::lab::sys;
 
 const VNI: u32 = 42;
 const SERVER_IP: &str = "10.0.0.11";
-/// Issue #3's targets: packets/s and TCP throughput relative to the kernel.
+/// The VXLAN targets: packets/s and TCP throughput relative to the kernel.
 const PPS_TARGET: f64 = 1.5;
 const TCP_TARGET: f64 = 1.0;
 
@@ -353,7 +354,11 @@ pub fn run(args: &VxlanArgs) -> Result<()> {
     ensure!(args.max_loss > 0.0 && args.max_loss < 100.0, "--max-loss is a percentage in (0, 100)");
     let mut tunnels = args.tunnels.clone();
     tunnels.dedup();
-    let halb = if tunnels.contains(&Tunnel::Halb) { Some(proxy_env::halb_binary()?) } else { None };
+    let halb = if tunnels.contains(&Tunnel::Halb) {
+        Some(daemon_build::build(Profile::Release, "bench vxlan")?)
+    } else {
+        None
+    };
     let mut env = Env::new(&args.prefix)?;
     let result = Bench { env: &mut env, args, halb, current: None }.run(&tunnels);
     if result.is_err() {

@@ -24,6 +24,7 @@ use super::plan::{Component, Impl, VrrpTiming};
 use super::rundir::{Lab, LabConfig};
 use super::sys::{self, Proc};
 use super::{services, topo};
+use crate::daemon_build::{self, Profile};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long a `halb ... --json` query may take before the lab gives up on it.
@@ -33,22 +34,10 @@ const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
 /// `vxlan42`, so `ip link` tells it from the kernel device of the classic stack.
 pub const TUNNEL_PORT: &str = "vxl42";
 
-/// `$HALB_BIN`, else `<workspace>/target/debug/halb`.
+/// The daemon the lab runs: `$HALB_BIN`, else the workspace's debug build (never builds;
+/// `lab up` builds it first with [`crate::daemon_build::build`]).
 pub fn binary() -> Result<PathBuf> {
-    let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target/debug/halb");
-    let default = default.canonicalize().unwrap_or(default);
-    match std::env::var_os("HALB_BIN") {
-        Some(p) => {
-            let p = PathBuf::from(p);
-            if p.is_file() {
-                Ok(p)
-            } else {
-                bail!("HALB_BIN={} does not exist; unset it to use {}, or build it with `cargo build -p halb`", p.display(), default.display())
-            }
-        }
-        None if default.is_file() => Ok(default),
-        None => bail!("the halb daemon is not built: neither $HALB_BIN is set nor {} exists; build it with `cargo build -p halb`", default.display()),
-    }
+    daemon_build::locate(Profile::Debug)
 }
 
 #[must_use]

@@ -87,7 +87,7 @@ fn intro(lab: &Lab, checkpoint: &str) {
 
 pub fn demo(args: &DemoArgs) -> Result<()> {
     sys::require_root()?;
-    crate::setup::run()?;
+    crate::setup::ensure()?;
     let lab = Lab::new(&args.prefix)?;
     let config = LabConfig::new(Stack::classic(), args.stp_timers, false);
     println!("== halb demo: the classic stack of SCENARIO.md in namespaces {}-* ==\n", lab.prefix);

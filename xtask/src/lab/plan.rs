@@ -70,16 +70,6 @@ impl Component {
             Component::Vxlan => &["host1", "host2"],
         }
     }
-
-    /// Human name and the issue tracking halb's implementation.
-    fn halb_status(self) -> (&'static str, u32) {
-        match self {
-            Component::Stp => ("STP", 5),
-            Component::Vrrp => ("VRRP", 4),
-            Component::Proxy => ("L7 proxy", 6),
-            Component::Vxlan => ("VXLAN", 3),
-        }
-    }
 }
 
 /// Classic tool or halb for one component instance.
@@ -261,40 +251,6 @@ impl Stack {
             .map_or(Impl::Classic, |(_, imp)| *imp)
     }
 
-    /// Fails, naming every missing piece, when the plan needs a halb component that does not
-    /// exist yet. Called before anything is created.
-    pub fn ensure_implemented(&self) -> Result<()> {
-        let mut missing = Vec::new();
-        for c in Component::ALL {
-            let halb: Vec<&str> =
-                c.instances().iter().copied().filter(|i| self.get(c, i) == Impl::Halb).collect();
-            if !halb.is_empty() && !halb_implemented(c) {
-                let (name, issue) = c.halb_status();
-                missing.push(format!(
-                    "halb's {name} is not implemented yet (issue #{issue}); use --{} {} (asked for {})",
-                    c.flag(),
-                    c.classic_name(),
-                    halb.join(", ")
-                ));
-            }
-        }
-        if missing.is_empty() {
-            return Ok(());
-        }
-        // `--stack halb` asks for all four: say how to get every halb component that exists.
-        let absent: Vec<Component> =
-            Component::ALL.into_iter().filter(|c| !halb_implemented(*c)).collect();
-        let everything = Component::ALL
-            .iter()
-            .all(|c| c.instances().iter().all(|i| self.get(*c, i) == Impl::Halb));
-        if everything {
-            let flags: Vec<String> =
-                absent.iter().map(|c| format!("--{} {}", c.flag(), c.classic_name())).collect();
-            missing.push(format!("for everything else on halb: --stack halb {}", flags.join(" ")));
-        }
-        bail!("{}", missing.join("\n"))
-    }
-
     /// `stp.swout1=kernel` lines, for the run dir.
     #[must_use]
     pub fn to_lines(&self) -> Vec<String> {
@@ -318,18 +274,6 @@ impl Stack {
             stack.apply(component, &format!("{inst}={value}"))?;
         }
         Ok(stack)
-    }
-}
-
-/// Whether halb ships an implementation of the component, one line each: the gate every
-/// plan passes before `lab up` creates anything. VRRP and the proxy run in the balancer's
-/// host daemon (`[[balancer.vrrp]]`, `[balancer.proxy]`), VXLAN in the host's
-/// (`[host.vxlan]`), STP in the daemon of the bridge's node (`[[host.bridge]]`: a host's
-/// own daemon for vswout1/vswout2, a switch-only daemon for swout1/swout2); see
-/// `daemon::config_toml`.
-fn halb_implemented(component: Component) -> bool {
-    match component {
-        Component::Vrrp | Component::Proxy | Component::Vxlan | Component::Stp => true,
     }
 }
 
@@ -522,7 +466,6 @@ mod tests {
         let s = Stack::parse(&spec()).unwrap();
         assert_eq!(s, Stack::classic());
         assert_eq!(s.get(Component::Vrrp, "bal2"), Impl::Classic);
-        s.ensure_implemented().unwrap();
         assert_eq!(s.to_string(), "stp=kernel vrrp=keepalived proxy=haproxy vxlan=kernel");
     }
 
@@ -536,14 +479,12 @@ mod tests {
         .unwrap();
         assert_eq!(s.get(Component::Stp, "vswout2"), Impl::Halb);
         assert_eq!(s.get(Component::Proxy, "bal1"), Impl::Classic);
-        s.ensure_implemented().unwrap();
         assert_eq!(s.to_string(), "stp=halb vrrp=halb proxy=haproxy vxlan=halb");
     }
 
     #[test]
     fn stack_halb_selects_halb_stp_and_keeps_the_kernel_on_request() {
         let s = Stack::parse(&StackSpec { stack: Some(StackKind::Halb), ..spec() }).unwrap();
-        s.ensure_implemented().unwrap();
         assert_eq!(s.to_string(), "stp=halb vrrp=halb proxy=halb vxlan=halb");
         // Switches run a daemon of their own for their bridge.
         assert!(s.halb_on_host("swout1") && s.halb_on_host("swout2"));
@@ -553,7 +494,6 @@ mod tests {
             ..spec()
         })
         .unwrap();
-        s.ensure_implemented().unwrap();
         assert_eq!(s.to_string(), "stp=kernel vrrp=halb proxy=halb vxlan=halb");
         assert!(s.halb_on_host("host1") && s.halb_on_host("host2"));
         assert!(!s.halb_on_host("swout1") && !s.halb_on_host("swout2"));
@@ -568,7 +508,6 @@ mod tests {
             ..spec()
         })
         .unwrap();
-        s.ensure_implemented().unwrap();
         assert_eq!(s.get(Component::Proxy, "bal1"), Impl::Halb);
         assert_eq!(s.get(Component::Proxy, "bal2"), Impl::Classic);
         assert_eq!(s.get(Component::Vxlan, "host1"), Impl::Halb);
@@ -599,7 +538,6 @@ mod tests {
     fn halb_vrrp_is_implemented_and_runs_in_the_host_daemon() {
         for vrrp in ["halb", "bal1=halb,bal2=keepalived", "bal1=keepalived,bal2=halb"] {
             let s = Stack::parse(&StackSpec { vrrp: Some(vrrp), ..spec() }).unwrap();
-            s.ensure_implemented().unwrap();
             assert_eq!(s.halb_on_host("host1"), s.get(Component::Vrrp, "bal1") == Impl::Halb);
             assert_eq!(s.halb_on_host("host2"), s.get(Component::Vrrp, "bal2") == Impl::Halb);
         }
@@ -657,7 +595,6 @@ mod tests {
             .unwrap();
         assert_eq!(s.get(Component::Stp, "vswout1"), Impl::Halb);
         assert_eq!(s.get(Component::Stp, "swout1"), Impl::Classic);
-        s.ensure_implemented().unwrap();
         assert!(s.halb_on_host("host1") && !s.halb_on_host("swout2"));
         let s = Stack::parse(&StackSpec { vxlan: Some("host2=halb"), ..spec() }).unwrap();
         assert_eq!(s.get(Component::Vxlan, "host2"), Impl::Halb);

@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use super::plan::{Component, Impl};
 use super::rundir::{Lab, LabConfig};
 use super::sys::{self, ip_ns};
-use super::{daemon, down, health, services, topo};
+use super::{down, health, services, topo};
 
 const LOCK_WAIT: Duration = Duration::from_mins(10);
 
@@ -31,10 +31,8 @@ fn check_tools() -> Result<()> {
 
 pub fn up(lab: &Lab, config: &LabConfig) -> Result<()> {
     sys::require_root()?;
-    // Refuse plans that need missing pieces before anything exists.
-    config.stack.ensure_implemented()?;
     if topo::DAEMON_NODES.iter().any(|h| config.runs_daemon(h)) {
-        daemon::binary()?;
+        crate::daemon_build::build(crate::daemon_build::Profile::Debug, "lab up")?;
     }
     check_tools()?;
     let lock = lab.lock(LOCK_WAIT)?;
