@@ -72,9 +72,23 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 pub fn parse(text: &str) -> Result<Config, ConfigError> {
     let raw: file::ConfigFile = toml::from_str(text).map_err(|err| ConfigError::Parse {
         path: PathBuf::new(),
-        message: err.to_string().trim_end().replace('\n', " | "),
+        message: one_line(text, &err),
     })?;
     Config::try_from(raw)
+}
+
+/// toml's error as one line, "line L, column C (`the line`): what": its own text spans
+/// several lines with the quoted source and a caret, and its message alone does not always
+/// name the key (a wrong type), which the quoted line does.
+fn one_line(text: &str, err: &toml::de::Error) -> String {
+    let message = err.message().trim_end().replace('\n', "; ");
+    let Some(span) = err.span() else { return message };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before.len() - line_start + 1;
+    let source = text[line_start..].lines().next().unwrap_or_default().trim();
+    format!("line {line}, column {column} (`{source}`): {message}")
 }
 
 #[cfg(test)]

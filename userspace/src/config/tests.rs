@@ -244,3 +244,13 @@ fn vrrp_errors_name_their_key() {
         parse_error(&VRRP.replace("priority = 150", "priority = 150\nstate = \"MASTER\""));
     assert!(message.contains("state"), "{message}");
 }
+
+#[test]
+fn parse_errors_are_one_line_naming_line_column_and_key() {
+    let message = parse_error("[daemon]\nnode = \"h\"\n[host]\nnmae = \"x\"\n");
+    assert!(!message.contains('\n'), "{message}");
+    assert!(
+        message.starts_with("line 4, column 1 (`nmae = \"x\"`): unknown field `nmae`"),
+        "{message}"
+    );
+}
