@@ -23,7 +23,10 @@ use super::{
 use crate::{
     config::{stp::StpBridge, AttachPoint, HOST_INSTANCE},
     control::stp::StpReport,
-    datapath::{attach::interface_index, pins, Datapath, DatapathError},
+    datapath::{
+        attach::{interface_index, InterfaceIndexError},
+        pins, Datapath, DatapathError,
+    },
     netns::{with_netns, Netns, NetnsError},
 };
 
@@ -34,9 +37,8 @@ pub(super) enum StpStartError {
     Netns(#[from] NetnsError),
     #[error(transparent)]
     Datapath(#[from] DatapathError),
-    /// `datapath::attach::interface_index` says why as text.
     #[error("port {port}: {cause}")]
-    Port { port: String, cause: String },
+    Port { port: String, cause: InterfaceIndexError },
     #[error(transparent)]
     Map(#[from] MapAccessError),
     #[error(transparent)]

@@ -25,9 +25,12 @@ use tokio::{sync::watch, task::JoinHandle};
 use super::{vxlan_tunnel, Daemon};
 use crate::{
     config::{vxlan::Vxlan, AttachPoint, HOST_INSTANCE},
-    datapath::{pins, Datapath},
-    netns::{with_netns, Netns},
-    vxlan::{fdb, FdbRow, Tables, VxlanReport},
+    datapath::{
+        attach::{interface_index, InterfaceIndexError},
+        pins, Datapath, DatapathError,
+    },
+    netns::{with_netns, Netns, NetnsError},
+    vxlan::{fdb, FdbRow, Tables, TablesError, VxlanReport},
 };
 use halb_common::{
     names::{PROG_VXLAN_DECAP, PROG_VXLAN_ENCAP},
@@ -37,6 +40,21 @@ use halb_common::{
 /// Role name of the VXLAN attach points (distinct from the host's
 /// classifier points, so detaching one never detaches the other).
 const VXLAN_ROLE: &str = "host vxlan";
+
+/// Why the VXLAN tunnel did not start; each message is the failing piece's own.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum VxlanStartError {
+    #[error(transparent)]
+    Netns(#[from] NetnsError),
+    #[error(transparent)]
+    Datapath(#[from] DatapathError),
+    #[error(transparent)]
+    Tunnel(#[from] vxlan_tunnel::TunnelError),
+    #[error("{what}: {cause}")]
+    Interface { what: String, cause: InterfaceIndexError },
+    #[error(transparent)]
+    Tables(#[from] TablesError),
+}
 
 /// A running tunnel.
 pub struct VxlanHost {
@@ -97,7 +115,7 @@ impl Daemon {
             }
         }
         if let Some(host) = &mut self.vxlan {
-            host.error = apply(host, &config).err();
+            host.error = apply(host, &config).err().map(|err| err.to_string());
             if let Some(err) = &host.error {
                 tracing::error!(%err, "vxlan maps not updated");
             } else {
@@ -112,31 +130,26 @@ impl Daemon {
         &mut self,
         config: &Vxlan,
         netns_name: Option<String>,
-    ) -> Result<VxlanHost, String> {
-        let netns =
-            netns_name.as_deref().map(Netns::open).transpose().map_err(|err| err.to_string())?;
+    ) -> Result<VxlanHost, VxlanStartError> {
+        let netns = netns_name.as_deref().map(Netns::open).transpose()?;
         if !self.instances.contains_key(HOST_INSTANCE) {
-            let datapath = Datapath::load(self.config.log_level).map_err(|err| err.to_string())?;
+            let datapath = Datapath::load(self.config.log_level)?;
             let dir = self.config.instance_pin_dir(HOST_INSTANCE);
-            pins::pin_maps(datapath.ebpf(), &dir).map_err(|err| err.to_string())?;
+            pins::pin_maps(datapath.ebpf(), &dir)?;
             self.instances.insert(HOST_INSTANCE.to_owned(), datapath);
         }
-        let handle = vxlan_tunnel::handle(netns.as_ref()).map_err(|err| err.to_string())?;
-        vxlan_tunnel::create(&handle, netns.as_ref(), config)
-            .await
-            .map_err(|err| err.to_string())?;
+        let handle = vxlan_tunnel::handle(netns.as_ref())?;
+        vxlan_tunnel::create(&handle, netns.as_ref(), config).await?;
         let indexes = with_netns(netns.as_ref(), || {
-            let index = crate::datapath::attach::interface_index;
-            Ok::<_, String>((
-                index(&config.underlay)
-                    .map_err(|err| format!("underlay {}: {err}", config.underlay))?,
-                index(&config.tunnel_port)
-                    .map_err(|err| format!("{}: {err}", config.tunnel_port))?,
-                index(&config.tunnel_peer)
-                    .map_err(|err| format!("{}: {err}", config.tunnel_peer))?,
+            let index = |what: String, name: &str| {
+                interface_index(name).map_err(|cause| VxlanStartError::Interface { what, cause })
+            };
+            Ok::<_, VxlanStartError>((
+                index(format!("underlay {}", config.underlay), &config.underlay)?,
+                index(config.tunnel_port.clone(), &config.tunnel_port)?,
+                index(config.tunnel_peer.clone(), &config.tunnel_peer)?,
             ))
-        })
-        .map_err(|err| err.to_string())?;
+        })?;
         let (underlay_ifindex, tunnel_ifindex, peer_ifindex) = match indexes {
             Ok(indexes) => indexes,
             Err(err) => {
@@ -163,7 +176,7 @@ impl Daemon {
         // see their first frame.
         if let Err(err) = apply(&host, config) {
             self.abandon_vxlan(host, &handle).await;
-            return Err(err);
+            return Err(err.into());
         }
         let datapath = self.instances.get_mut(HOST_INSTANCE).expect("loaded above");
         for (program, interface, direction) in attach_points(config) {
@@ -174,7 +187,7 @@ impl Daemon {
                 direction,
             ) {
                 self.abandon_vxlan(host, &handle).await;
-                return Err(err.to_string());
+                return Err(err.into());
             }
         }
         tracing::info!(
@@ -302,26 +315,24 @@ fn report_of(config: &Vxlan) -> VxlanReport {
 
 /// Writes remotes, then the configuration that makes them valid, then the
 /// static FDB entries (and drops entries the config no longer allows).
-fn apply(host: &VxlanHost, config: &Vxlan) -> Result<(), String> {
+fn apply(host: &VxlanHost, config: &Vxlan) -> Result<(), TablesError> {
     let tables = Tables::new(&host.pin_dir);
-    tables.write_remotes(&config.remotes).map_err(|err| err.to_string())?;
-    tables
-        .write_config(&VxlanConfig {
-            vni: config.vni,
-            local: config.local.octets(),
-            underlay_ifindex: host.underlay_ifindex,
-            tunnel_ifindex: host.tunnel_ifindex,
-            peer_ifindex: host.peer_ifindex,
-            remote_count: u32::try_from(config.remotes.len()).unwrap_or(0),
-            mtu: config.mtu,
-            ttl: config.ttl,
-            learning: 1,
-        })
-        .map_err(|err| err.to_string())?;
-    sync_fdb(&tables, config).map_err(|err| err.to_string())
+    tables.write_remotes(&config.remotes)?;
+    tables.write_config(&VxlanConfig {
+        vni: config.vni,
+        local: config.local.octets(),
+        underlay_ifindex: host.underlay_ifindex,
+        tunnel_ifindex: host.tunnel_ifindex,
+        peer_ifindex: host.peer_ifindex,
+        remote_count: u32::try_from(config.remotes.len()).unwrap_or(0),
+        mtu: config.mtu,
+        ttl: config.ttl,
+        learning: 1,
+    })?;
+    sync_fdb(&tables, config)
 }
 
-fn sync_fdb(tables: &Tables, config: &Vxlan) -> Result<(), crate::vxlan::TablesError> {
+fn sync_fdb(tables: &Tables, config: &Vxlan) -> Result<(), TablesError> {
     let current = tables.fdb()?;
     let plan = fdb::plan(
         &current,

@@ -133,7 +133,8 @@ impl Datapath {
         };
         let program = program_mut(&mut self.ebpf, name)?;
         let (ifindex, link) = with_netns(netns, || {
-            let ifindex = interface_index(&point.interface).map_err(&interface_error)?;
+            let ifindex = interface_index(&point.interface)
+                .map_err(|err| interface_error(err.to_string()))?;
             let link = program.attach(&point.interface, direction).map_err(|err| {
                 interface_error(format!("attaching TC {direction:?} program {name}: {err}"))
             })?;
@@ -217,13 +218,22 @@ fn program_mut<'a>(
         .map_err(|cause| DatapathError::Program { name, cause })
 }
 
+/// Why an interface name has no index.
+#[derive(Debug, thiserror::Error)]
+pub enum InterfaceIndexError {
+    #[error("name contains a NUL byte")]
+    NulByte,
+    #[error("no such interface ({0})")]
+    NoSuchInterface(std::io::Error),
+}
+
 /// `if_nametoindex` in the calling thread's namespace.
-pub fn interface_index(name: &str) -> Result<u32, String> {
-    let c_name = CString::new(name).map_err(|_| "name contains a NUL byte".to_owned())?;
+pub fn interface_index(name: &str) -> Result<u32, InterfaceIndexError> {
+    let c_name = CString::new(name).map_err(|_| InterfaceIndexError::NulByte)?;
     // SAFETY: `c_name` is a valid NUL-terminated string for the whole call.
     let index = unsafe { libc::if_nametoindex(c_name.as_ptr()) };
     if index == 0 {
-        Err(format!("no such interface ({})", std::io::Error::last_os_error()))
+        Err(InterfaceIndexError::NoSuchInterface(std::io::Error::last_os_error()))
     } else {
         Ok(index)
     }
