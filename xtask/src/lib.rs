@@ -6,11 +6,13 @@
 //! - [`daemon_build`]: where the daemon binary is, built first by the commands that run it.
 //! - [`suite`]: `cargo xtask test` and `cargo xtask run`.
 //! - [`bench`]: benchmarks of halb against the classic stack on the lab.
+//! - [`install`]: halb as a systemd service.
 //! - [`fuzz`]: the coverage-guided fuzz targets of `userspace/fuzz`.
 
 pub mod bench;
 pub mod daemon_build;
 pub mod fuzz;
+pub mod install;
 pub mod lab;
 pub mod setup;
 pub mod suite;

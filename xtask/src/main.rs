@@ -26,6 +26,8 @@ enum Command {
     Demo(xtask::lab::DemoArgs),
     /// Benchmarks against the classic tools: `cargo xtask bench vrrp|proxy|vxlan|stp` (each builds what it runs first).
     Bench(xtask::bench::BenchArgs),
+    /// Install halb as a systemd service: the release binary, the config (checked), the unit.
+    Install(xtask::install::InstallArgs),
     /// Fuzz what halb parses itself (HTTP heads, BPDUs, VRRP adverts) with cargo fuzz.
     Fuzz(xtask::fuzz::FuzzArgs),
 }
@@ -38,6 +40,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Lab(args) => xtask::lab::main(args),
         Command::Demo(args) => xtask::lab::demo(&args),
         Command::Bench(args) => xtask::bench::main(args),
+        Command::Install(args) => xtask::install::run(&args),
         Command::Fuzz(args) => {
             xtask::setup::ensure()?;
             xtask::fuzz::run(&args)

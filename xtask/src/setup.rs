@@ -28,6 +28,8 @@ pub const DEBIAN_PACKAGES: &[&str] = &[
     "nginx-light",
     "wrk",
     "iperf3",
+    // systemd-analyze checks the unit `cargo xtask install` writes.
+    "systemd",
 ];
 
 /// bpf-linker's version and LLVM flavour, matching the installed nightly.
