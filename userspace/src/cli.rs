@@ -302,10 +302,12 @@ fn proxy_stats(
         Response::Proxy(stats) => Ok(stats),
         other => Err(other),
     })?;
-    if prometheus && !json {
-        return show(&proxies, false, "no proxy configured", |(balancer, stats)| {
-            format!("# balancer {balancer}\n{}", halb::proxy::stats::prometheus::render(stats))
-        });
+    if prometheus && !json && !proxies.is_empty() {
+        // One exposition, each balancer's samples labelled with its name.
+        let mut out = halb::exposition::Exposition::new();
+        halb::proxy::stats::prometheus::write_by_balancer(&mut out, &proxies);
+        print!("{}", out.finish());
+        return Ok(());
     }
     show(&proxies, json, "no proxy configured", |(balancer, stats)| render::proxy(balancer, stats))
 }

@@ -5,6 +5,7 @@
 //! - [`netns`]: named network namespaces and a guard to work inside one;
 //! - [`datapath`]: loading the eBPF object, attaching it, pinning its maps,
 //!   reading its counters;
+//! - [`exposition`]: the Prometheus text format writer;
 //! - [`control`]: the daemon's control socket and the status it reports;
 //! - [`vrrp`]: the VRRP protocol core (codec and state machine, no I/O);
 //! - [`stp`]: the STP/RSTP protocol core (BPDU codec and bridge state
@@ -13,6 +14,7 @@
 //!   health checks and statistics;
 //! - [`net`]: sockets and rtnetlink requests the protocol drivers act with;
 //! - [`vxlan`]: the VXLAN tables shared with the eBPF programs, FDB ageing;
+//! - [`observe`]: the status page and Prometheus metrics of all four levels;
 //! - [`daemon`]: start-up, the run loop, reload and clean shutdown, and the
 //!   drivers that run VRRP and the proxy inside the balancers' namespaces.
 
@@ -20,8 +22,10 @@ pub mod config;
 pub mod control;
 pub mod daemon;
 pub mod datapath;
+pub mod exposition;
 pub mod net;
 pub mod netns;
+pub mod observe;
 pub mod proxy;
 pub mod stp;
 pub mod vrrp;

@@ -30,6 +30,8 @@ pub const DEBIAN_PACKAGES: &[&str] = &[
     "iperf3",
     // systemd-analyze checks the unit `cargo xtask install` writes.
     "systemd",
+    // promtool checks the metrics halb exports.
+    "prometheus",
 ];
 
 /// bpf-linker's version and LLVM flavour, matching the installed nightly.

@@ -27,6 +27,12 @@ pub enum Role {
     Backup,
 }
 
+impl Role {
+    /// Every role, for exporting the role as a state.
+    pub const ALL: [Role; 5] =
+        [Role::Disabled, Role::Root, Role::Designated, Role::Alternate, Role::Backup];
+}
+
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -54,6 +60,16 @@ pub enum PortState {
 }
 
 impl PortState {
+    /// Every state, for exporting the state as a state set.
+    pub const ALL: [PortState; 6] = [
+        PortState::Disabled,
+        PortState::Blocking,
+        PortState::Listening,
+        PortState::Discarding,
+        PortState::Learning,
+        PortState::Forwarding,
+    ];
+
     /// 0 drops, 1 learns, 2 forwards: for ordering state changes safely.
     #[must_use]
     pub fn openness(self) -> u8 {

@@ -15,6 +15,11 @@ pub enum State {
     Fault,
 }
 
+impl State {
+    /// Every state, for exporting the state as a state set.
+    pub const ALL: [State; 4] = [State::Initialize, State::Backup, State::Master, State::Fault];
+}
+
 impl fmt::Display for State {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -1,29 +1,47 @@
-//! [`StatsSnapshot`] in the Prometheus text exposition format (0.0.4).
-
-use std::fmt::Write as _;
+//! [`StatsSnapshot`] in the Prometheus text exposition format (0.0.4), with
+//! [`crate::exposition`].
 
 use super::{BackendStats, Latency, Responses, ServerStats, StatsSnapshot};
+use crate::exposition::{seconds_from_us, Exposition, Label, Metric};
 use crate::proxy::health::HealthState;
 
-/// One metric family read from one kind of stats: name, type, help, value.
-type Metric<T> = (&'static str, &'static str, &'static str, fn(&T) -> u64);
+/// The statistics of one proxy and the labels that tell it from the others
+/// (`balancer="bal1"` on a daemon's `/metrics`, none on a balancer's own).
+pub type Labelled<'a> = (&'a [Label<'a>], &'a StatsSnapshot);
 
 /// Renders every counter of `stats`, one `# TYPE` line per metric family.
 #[must_use]
 pub fn render(stats: &StatsSnapshot) -> String {
-    let mut out = Out(String::new());
-    frontends(&mut out, stats);
-    backends(&mut out, stats);
-    servers(&mut out, stats);
-    out.0
+    let mut out = Exposition::new();
+    write(&mut out, &[(&[], stats)]);
+    out.finish()
 }
 
-fn frontends(out: &mut Out, stats: &StatsSnapshot) {
-    let fe = &stats.frontends;
+/// Writes the families of every proxy in `proxies`, each family once.
+pub fn write(out: &mut Exposition, proxies: &[Labelled<'_>]) {
+    frontends(out, proxies);
+    backends(out, proxies);
+    servers(out, proxies);
+}
+
+/// Writes the proxies of a daemon's balancers, `(balancer, stats)`, each sample labelled
+/// `balancer="NAME"`.
+pub fn write_by_balancer(out: &mut Exposition, proxies: &[(String, StatsSnapshot)]) {
+    let labels: Vec<[Label<'_>; 1]> =
+        proxies.iter().map(|(balancer, _)| [("balancer", balancer.as_str())]).collect();
+    let labelled: Vec<Labelled<'_>> =
+        labels.iter().zip(proxies).map(|(l, (_, stats))| (&l[..], stats)).collect();
+    write(out, &labelled);
+}
+
+fn frontends(out: &mut Exposition, proxies: &[Labelled<'_>]) {
+    let fe =
+        || proxies.iter().flat_map(|(base, stats)| stats.frontends.iter().map(move |f| (*base, f)));
     out.family("halb_proxy_frontend_connections", "gauge", "Client connections open now.");
-    for f in fe {
+    for (base, f) in fe() {
         out.sample(
             "halb_proxy_frontend_connections",
+            base,
             &[("frontend", &f.name)],
             f.connections.current,
         );
@@ -33,41 +51,55 @@ fn frontends(out: &mut Out, stats: &StatsSnapshot) {
         "gauge",
         "Most client connections open at once.",
     );
-    for f in fe {
+    for (base, f) in fe() {
         out.sample(
             "halb_proxy_frontend_connections_max",
+            base,
             &[("frontend", &f.name)],
             f.connections.max,
         );
     }
     out.family("halb_proxy_frontend_connections_total", "counter", "Client connections accepted.");
-    for f in fe {
+    for (base, f) in fe() {
         out.sample(
             "halb_proxy_frontend_connections_total",
+            base,
             &[("frontend", &f.name)],
             f.connections.total,
         );
     }
     out.family("halb_proxy_frontend_requests_total", "counter", "Requests received.");
-    for f in fe {
-        out.sample("halb_proxy_frontend_requests_total", &[("frontend", &f.name)], f.requests);
+    for (base, f) in fe() {
+        out.sample(
+            "halb_proxy_frontend_requests_total",
+            base,
+            &[("frontend", &f.name)],
+            f.requests,
+        );
     }
     out.family("halb_proxy_frontend_responses_total", "counter", "Responses sent, by class.");
-    for f in fe {
-        out.classes("halb_proxy_frontend_responses_total", &[("frontend", &f.name)], &f.responses);
+    for (base, f) in fe() {
+        classes(
+            out,
+            "halb_proxy_frontend_responses_total",
+            base,
+            &[("frontend", &f.name)],
+            &f.responses,
+        );
     }
     out.family(
         "halb_proxy_frontend_errors_total",
         "counter",
         "Refused requests and broken client connections.",
     );
-    for f in fe {
-        out.sample("halb_proxy_frontend_errors_total", &[("frontend", &f.name)], f.errors);
+    for (base, f) in fe() {
+        out.sample("halb_proxy_frontend_errors_total", base, &[("frontend", &f.name)], f.errors);
     }
 }
 
-fn backends(out: &mut Out, stats: &StatsSnapshot) {
-    let be = &stats.backends;
+fn backends(out: &mut Exposition, proxies: &[Labelled<'_>]) {
+    let be =
+        || proxies.iter().flat_map(|(base, stats)| stats.backends.iter().map(move |b| (*base, b)));
     let per_backend: [Metric<BackendStats>; 9] = [
         ("halb_proxy_backend_requests_total", "counter", "Requests balanced.", |b| b.requests),
         (
@@ -104,19 +136,29 @@ fn backends(out: &mut Out, stats: &StatsSnapshot) {
     ];
     for (name, kind, help, get) in per_backend {
         out.family(name, kind, help);
-        for b in be {
-            out.sample(name, &[("backend", &b.name)], get(b));
+        for (base, b) in be() {
+            out.sample(name, base, &[("backend", &b.name)], get(b));
         }
     }
     out.family("halb_proxy_backend_responses_total", "counter", "Responses, by class.");
-    for b in be {
-        out.classes("halb_proxy_backend_responses_total", &[("backend", &b.name)], &b.responses);
+    for (base, b) in be() {
+        classes(
+            out,
+            "halb_proxy_backend_responses_total",
+            base,
+            &[("backend", &b.name)],
+            &b.responses,
+        );
     }
 }
 
-fn servers(out: &mut Out, stats: &StatsSnapshot) {
-    let servers = || stats.backends.iter().flat_map(|b| b.servers.iter().map(move |s| (b, s)));
-    let per_server: [Metric<ServerStats>; 9] = [
+fn servers(out: &mut Exposition, proxies: &[Labelled<'_>]) {
+    let servers = || {
+        proxies.iter().flat_map(|(base, stats)| {
+            stats.backends.iter().flat_map(move |b| b.servers.iter().map(move |s| (*base, b, s)))
+        })
+    };
+    let per_server: [Metric<ServerStats>; 8] = [
         ("halb_proxy_server_up", "gauge", "1 when the server receives requests.", |s| {
             u64::from(s.state == HealthState::Up)
         }),
@@ -133,89 +175,80 @@ fn servers(out: &mut Out, stats: &StatsSnapshot) {
         ("halb_proxy_server_checks_failed_total", "counter", "Failed health checks.", |s| {
             s.checks_failed
         }),
-        (
-            "halb_proxy_server_response_seconds_max",
-            "gauge",
-            "Slowest response head, microseconds.",
-            |s| s.latency.max_us,
-        ),
     ];
     for (name, kind, help, get) in per_server {
         out.family(name, kind, help);
-        for (b, s) in servers() {
-            out.sample(name, &[("backend", &b.name), ("server", &s.name)], get(s));
+        for (base, b, s) in servers() {
+            out.sample(name, base, &[("backend", &b.name), ("server", &s.name)], get(s));
         }
     }
+    out.family(
+        "halb_proxy_server_response_seconds_max",
+        "gauge",
+        "Slowest time to the response head.",
+    );
+    for (base, b, s) in servers() {
+        out.sample(
+            "halb_proxy_server_response_seconds_max",
+            base,
+            &[("backend", &b.name), ("server", &s.name)],
+            seconds_from_us(s.latency.max_us),
+        );
+    }
     out.family("halb_proxy_server_responses_total", "counter", "Responses, by class.");
-    for (b, s) in servers() {
-        out.classes(
+    for (base, b, s) in servers() {
+        classes(
+            out,
             "halb_proxy_server_responses_total",
+            base,
             &[("backend", &b.name), ("server", &s.name)],
             &s.responses,
         );
     }
     out.family("halb_proxy_server_response_seconds", "histogram", "Time to the response head.");
-    for (b, s) in servers() {
-        out.histogram(
+    for (base, b, s) in servers() {
+        histogram(
+            out,
             "halb_proxy_server_response_seconds",
+            base,
             &[("backend", &b.name), ("server", &s.name)],
             &s.latency,
         );
     }
 }
 
-struct Out(String);
-
-impl Out {
-    fn family(&mut self, name: &str, kind: &str, help: &str) {
-        let _ = writeln!(self.0, "# HELP {name} {help}\n# TYPE {name} {kind}");
-    }
-
-    fn labels(&mut self, labels: &[(&str, &str)]) {
-        self.0.push('{');
-        for (i, (k, v)) in labels.iter().enumerate() {
-            if i > 0 {
-                self.0.push(',');
-            }
-            let _ = write!(self.0, "{k}=\"{}\"", escape(v));
-        }
-        self.0.push('}');
-    }
-
-    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
-        self.0.push_str(name);
-        self.labels(labels);
-        let _ = writeln!(self.0, " {value}");
-    }
-
-    fn classes(&mut self, name: &str, labels: &[(&str, &str)], r: &Responses) {
-        for (class, n) in r.by_class() {
-            let mut all = labels.to_vec();
-            all.push(("code", class));
-            self.sample(name, &all, n);
-        }
-    }
-
-    fn histogram(&mut self, name: &str, labels: &[(&str, &str)], l: &Latency) {
-        for (le, n) in &l.buckets {
-            let le = le.to_string();
-            let mut all = labels.to_vec();
-            all.push(("le", &le));
-            self.sample(&format!("{name}_bucket"), &all, n);
-        }
+fn classes(
+    out: &mut Exposition,
+    name: &str,
+    base: &[Label<'_>],
+    labels: &[Label<'_>],
+    r: &Responses,
+) {
+    for (class, n) in r.by_class() {
         let mut all = labels.to_vec();
-        all.push(("le", "+Inf"));
-        self.sample(&format!("{name}_bucket"), &all, l.count);
-        #[expect(clippy::cast_precision_loss, reason = "microsecond sums fit f64 exactly for ages")]
-        let sum = l.sum_us as f64 / 1e6;
-        self.sample(&format!("{name}_sum"), labels, sum);
-        self.sample(&format!("{name}_count"), labels, l.count);
+        all.push(("code", class));
+        out.sample(name, base, &all, n);
     }
 }
 
-/// Label values escape backslash, double quote and newline.
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+fn histogram(
+    out: &mut Exposition,
+    name: &str,
+    base: &[Label<'_>],
+    labels: &[Label<'_>],
+    l: &Latency,
+) {
+    for (le, n) in &l.buckets {
+        let le = le.to_string();
+        let mut all = labels.to_vec();
+        all.push(("le", &le));
+        out.sample(&format!("{name}_bucket"), base, &all, n);
+    }
+    let mut all = labels.to_vec();
+    all.push(("le", "+Inf"));
+    out.sample(&format!("{name}_bucket"), base, &all, l.count);
+    out.sample(&format!("{name}_sum"), base, labels, seconds_from_us(l.sum_us));
+    out.sample(&format!("{name}_count"), base, labels, l.count);
 }
 
 #[cfg(test)]
