@@ -1,6 +1,7 @@
 //! halb's developer tooling as a library, so the integration tests under
 //! `tests/` drive the same lab code that `cargo xtask lab ...` runs.
 //!
+//! - [`cli`]: the `cargo xtask` command line, parsed by `main` (and by the docs test).
 //! - [`setup`]: installs what a fresh Debian 12 machine lacks.
 //! - [`lab`]: the scenario of SCENARIO.md in network namespaces.
 //! - [`suite`]: `cargo xtask test` and `cargo xtask run`.
@@ -8,6 +9,7 @@
 //! - [`fuzz`]: the coverage-guided fuzz targets of `userspace/fuzz`.
 
 pub mod bench;
+pub mod cli;
 pub mod fuzz;
 pub mod lab;
 pub mod setup;
