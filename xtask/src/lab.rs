@@ -47,7 +47,7 @@ pub use rundir::{Lab, LabConfig};
 #[derive(Args, Debug)]
 pub struct LabArgs {
     /// Lab prefix: namespaces are PREFIX-<node>, run files under /run/halb-lab/PREFIX/.
-    #[arg(long, global = true, default_value = "halb")]
+    #[arg(long, global = true, default_value = "halb", env = "HALB_LAB_PREFIX")]
     pub prefix: String,
     #[command(subcommand)]
     pub command: LabCommand,

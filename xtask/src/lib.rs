@@ -1,6 +1,7 @@
 //! halb's developer tooling as a library, so the integration tests under
 //! `tests/` drive the same lab code that `cargo xtask lab ...` runs.
 //!
+//! - [`cli`]: the `cargo xtask` command line, parsed by `main` (and by the docs test).
 //! - [`setup`]: installs what a fresh Debian 12 machine lacks.
 //! - [`lab`]: the scenario of SCENARIO.md in network namespaces.
 //! - [`daemon_build`]: where the daemon binary is, built first by the commands that run it.
@@ -10,6 +11,7 @@
 //! - [`fuzz`]: the coverage-guided fuzz targets of `userspace/fuzz`.
 
 pub mod bench;
+pub mod cli;
 pub mod daemon_build;
 pub mod fuzz;
 pub mod install;
