@@ -8,8 +8,10 @@ mod driver_loop;
 mod proxy_host;
 mod proxy_runtime;
 mod proxy_sync;
+mod read_only_http;
 mod serve;
 mod start;
+mod status_listener;
 mod stp_driver;
 mod stp_maps;
 mod stp_report;
@@ -49,6 +51,8 @@ pub enum DaemonError {
     Control(#[from] ControlError),
     #[error("control socket {path}: {cause}")]
     Socket { path: PathBuf, cause: std::io::Error },
+    #[error("daemon.status_bind {address}: {cause}")]
+    StatusBind { address: std::net::SocketAddr, cause: std::io::Error },
     #[error("signal handler: {0}")]
     Signal(std::io::Error),
     #[error("reload refused: config key `{key}` changed; it takes a restart")]

@@ -5,6 +5,7 @@
 //! functions make of them.
 
 pub mod metrics;
+pub mod page;
 
 use serde::{Deserialize, Serialize};
 

@@ -32,6 +32,8 @@ pub const DEBIAN_PACKAGES: &[&str] = &[
     "systemd",
     // promtool checks the metrics halb exports.
     "prometheus",
+    // Headless, it loads the status page in the tests.
+    "chromium",
 ];
 
 /// bpf-linker's version and LLVM flavour, matching the installed nightly.

@@ -22,6 +22,8 @@ pub struct Config {
     pub bpffs: PathBuf,
     pub run_dir: PathBuf,
     pub log_level: LogLevel,
+    /// `daemon.status_bind`: where the status page and `/metrics` listen.
+    pub status_bind: Option<std::net::SocketAddr>,
     pub host: Option<HostRole>,
     pub balancers: Vec<Balancer>,
 }
@@ -131,12 +133,22 @@ impl TryFrom<ConfigFile> for Config {
     type Error = ConfigError;
 
     fn try_from(file: ConfigFile) -> Result<Self, ConfigError> {
-        let DaemonSection { node, bpffs, run_dir, log_level } = file.daemon;
+        let DaemonSection { node, bpffs, run_dir, log_level, status_bind } = file.daemon;
         check_file_name("daemon.node", &node)?;
         let bpffs = absolute_path("daemon.bpffs", bpffs.as_deref().unwrap_or(DEFAULT_BPFFS))?;
         let run_dir =
             absolute_path("daemon.run_dir", run_dir.as_deref().unwrap_or(DEFAULT_RUN_DIR))?;
         let log_level = parse_log_level(log_level.as_deref())?;
+        let status_bind = status_bind
+            .map(|text| {
+                crate::proxy::config::bind_address(&text).ok_or_else(|| {
+                    ConfigError::invalid(
+                        "daemon.status_bind",
+                        format!("{text:?} is not address:port (or *:port)"),
+                    )
+                })
+            })
+            .transpose()?;
         let host = file.host.map(host_role).transpose()?;
         let balancers = file
             .balancer
@@ -144,7 +156,7 @@ impl TryFrom<ConfigFile> for Config {
             .enumerate()
             .map(|(index, section)| balancer(index, section))
             .collect::<Result<Vec<_>, _>>()?;
-        let config = Config { node, bpffs, run_dir, log_level, host, balancers };
+        let config = Config { node, bpffs, run_dir, log_level, status_bind, host, balancers };
         check_roles(&config)?;
         Ok(config)
     }

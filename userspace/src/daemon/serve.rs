@@ -8,12 +8,12 @@ use tokio::{
     io::unix::AsyncFd,
     net::UnixStream,
     signal::unix::{signal, SignalKind},
-    sync::{mpsc, oneshot},
+    sync::{mpsc, oneshot, watch},
 };
 
 use halb_common::names::PROG_VRRP_ADVERT;
 
-use super::{vrrp_driver::VrrpDriver, Daemon, DaemonError};
+use super::{status_listener, vrrp_driver::VrrpDriver, Daemon, DaemonError};
 use crate::control::{self, Request, Response};
 
 /// Why [`Daemon::serve`] returned.
@@ -36,7 +36,7 @@ enum TrackerError {
 }
 
 /// A client's request, handed from its connection task to the run loop.
-type Pending = (Request, oneshot::Sender<Response>);
+pub(super) type Pending = (Request, oneshot::Sender<Response>);
 
 impl Daemon {
     /// Serves until SIGINT or SIGTERM.
@@ -53,6 +53,14 @@ impl Daemon {
         self.sync_stp().await;
         self.sync_vxlan().await;
         let (pending_tx, mut pending_rx) = mpsc::channel::<Pending>(16);
+        let (status_stop, status_stopped) = watch::channel(false);
+        if let Some(address) = self.config.status_bind {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .map_err(|cause| DaemonError::StatusBind { address, cause })?;
+            tokio::spawn(status_listener::serve(listener, pending_tx.clone(), status_stopped));
+            tracing::info!(%address, "status page and /metrics listening");
+        }
         tracing::info!(node = %self.config.node, socket = %socket_path.display(), "daemon ready");
 
         let reason = loop {
@@ -90,6 +98,7 @@ impl Daemon {
             }
         };
         tracing::info!(?reason, "shutting down");
+        let _ = status_stop.send(true);
         // VRRP first: a master resigns (priority 0) while its datapath and
         // addresses are still in place.
         for (_, driver) in std::mem::take(&mut self.vrrp) {

@@ -153,7 +153,7 @@ impl Daemon {
     /// Re-reads the config file and applies interface changes: attaches to
     /// new interfaces (loading instances for new balancers), detaches from
     /// removed ones (unloading instances left without interfaces). Keys that
-    /// need a restart (`node`, `bpffs`, `run_dir`, `log_level`) are refused and
+    /// need a restart (`node`, `bpffs`, `run_dir`, `log_level`, `status_bind`) are refused and
     /// nothing changes.
     pub fn reload(&mut self) -> Result<(Vec<String>, Vec<String>), DaemonError> {
         let new = config::load(&self.config_path)?.with_overrides(&self.overrides);
@@ -162,6 +162,7 @@ impl Daemon {
             ("daemon.bpffs", new.bpffs == self.config.bpffs),
             ("daemon.run_dir", new.run_dir == self.config.run_dir),
             ("daemon.log_level", new.log_level == self.config.log_level),
+            ("daemon.status_bind", new.status_bind == self.config.status_bind),
         ] {
             if !same {
                 return Err(DaemonError::RestartNeeded { key });

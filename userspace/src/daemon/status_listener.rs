@@ -1,0 +1,82 @@
+//! The daemon's status listener (`daemon.status_bind`): `GET /` is the status page,
+//! `/status.json` the snapshot of all four levels, `/metrics` their Prometheus metrics.
+//! Read-only. Each answer asks the run loop for the reports over the channel the control
+//! socket's clients use, so it sees exactly what `halb status --json` and the other
+//! commands print.
+
+use hyper::StatusCode;
+use tokio::{
+    net::TcpListener,
+    sync::{mpsc, oneshot, watch},
+};
+
+use super::read_only_http::{self, text, Answer};
+use super::serve::Pending;
+use crate::control::{Request, Response};
+use crate::observe::{self, Snapshot};
+
+/// Serves until `stop` changes.
+pub(super) async fn serve(
+    listener: TcpListener,
+    pending: mpsc::Sender<Pending>,
+    stop: watch::Receiver<bool>,
+) {
+    let answer = move |path: String| {
+        let pending = pending.clone();
+        async move { answer(&pending, &path).await }
+    };
+    read_only_http::serve(listener, answer, stop).await;
+}
+
+async fn answer(pending: &mpsc::Sender<Pending>, path: &str) -> Answer {
+    match path {
+        "/" | "/index.html" => {
+            text(StatusCode::OK, "text/html; charset=utf-8", observe::page::INDEX_HTML.to_owned())
+        }
+        "/status.json" | "/metrics" => {
+            let Some(snapshot) = snapshot(pending).await else {
+                return text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "text/plain",
+                    "the daemon is shutting down\n".to_owned(),
+                );
+            };
+            if path == "/metrics" {
+                return text(
+                    StatusCode::OK,
+                    "text/plain; version=0.0.4",
+                    observe::metrics::render(&snapshot),
+                );
+            }
+            match serde_json::to_string(&snapshot) {
+                Ok(json) => text(StatusCode::OK, "application/json", json),
+                Err(err) => {
+                    text(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", format!("{err}\n"))
+                }
+            }
+        }
+        _ => text(
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "try / (the status page), /status.json or /metrics\n".to_owned(),
+        ),
+    }
+}
+
+/// Every report, asked of the run loop one after the other; `None` once it has stopped.
+async fn snapshot(pending: &mpsc::Sender<Pending>) -> Option<Snapshot> {
+    let mut snapshot = Snapshot::default();
+    for request in [Request::Status, Request::Stp, Request::Vrrp, Request::Vxlan, Request::Proxy] {
+        let (reply, response) = oneshot::channel();
+        pending.send((request, reply)).await.ok()?;
+        match response.await.ok()? {
+            Response::Status(status) => snapshot.status = *status,
+            Response::Stp(bridges) => snapshot.stp = bridges,
+            Response::Vrrp(instances) => snapshot.vrrp = instances,
+            Response::Vxlan(tunnel) => snapshot.vxlan = tunnel.map(|t| *t),
+            Response::Proxy(proxies) => snapshot.proxy = proxies,
+            Response::Reloaded { .. } | Response::Error(_) => {}
+        }
+    }
+    Some(snapshot)
+}
