@@ -1,15 +1,21 @@
 //! Configuration: the TOML file as written ([`file`]) and the validated form
 //! the daemon runs on ([`Config`], built by `TryFrom`). Every error names the
 //! key and the reason; nothing touches the system before validation passes.
+//! [`load`] and [`parse`] (in `read`) run the two steps.
+//!
+//! This module holds what the others share (the error type and the limits)
+//! and re-exports their public items; it uses none of them itself.
 
 pub mod file;
+mod read;
 pub mod stp;
 mod validate;
 mod vrrp;
 pub mod vxlan;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+pub use read::{load, parse, Overrides};
 pub use validate::{AttachPoint, Balancer, Config, HostRole, LogLevel, HOST_INSTANCE};
 pub use vrrp::VrrpInstance;
 
@@ -38,43 +44,6 @@ impl ConfigError {
     pub(crate) fn invalid(key: impl Into<String>, reason: impl Into<String>) -> Self {
         ConfigError::Invalid { key: key.into(), reason: reason.into() }
     }
-}
-
-/// Values from the command line that replace the file's.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Overrides {
-    /// `halb run --run-dir`: replaces `daemon.run_dir`.
-    pub run_dir: Option<PathBuf>,
-}
-
-impl Config {
-    /// Applies command-line overrides (kept by the daemon for reloads).
-    #[must_use]
-    pub fn with_overrides(mut self, overrides: &Overrides) -> Self {
-        if let Some(run_dir) = &overrides.run_dir {
-            self.run_dir.clone_from(run_dir);
-        }
-        self
-    }
-}
-
-/// Reads, parses and validates the config file at `path`.
-pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|cause| ConfigError::Read { path: path.to_owned(), cause })?;
-    parse(&text).map_err(|err| match err {
-        ConfigError::Parse { message, .. } => ConfigError::Parse { path: path.to_owned(), message },
-        other => other,
-    })
-}
-
-/// Parses and validates config text.
-pub fn parse(text: &str) -> Result<Config, ConfigError> {
-    let raw: file::ConfigFile = toml::from_str(text).map_err(|err| ConfigError::Parse {
-        path: PathBuf::new(),
-        message: err.to_string().trim_end().replace('\n', " | "),
-    })?;
-    Config::try_from(raw)
 }
 
 #[cfg(test)]
