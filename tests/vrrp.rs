@@ -15,6 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use halb_common::checksum::internet_checksum;
 use halb_tests::{halb_bin, sh, terminate};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -282,12 +283,7 @@ fn interop_with_keepalived_v3_both_ways() {
 fn rogue_packet(vrid: u8, priority: u8, ttl: u8, break_checksum: bool) -> Vec<u8> {
     let mut message =
         vec![0x21, vrid, priority, 1, 0, 1, 0, 0, 172, 16, 1, 254, 0, 0, 0, 0, 0, 0, 0, 0];
-    let mut sum: u32 =
-        message.chunks(2).map(|pair| u32::from(u16::from_be_bytes([pair[0], pair[1]]))).sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    let mut checksum = !u16::try_from(sum).unwrap();
+    let mut checksum = internet_checksum(&message);
     if break_checksum {
         checksum ^= 0x00ff;
     }

@@ -5,6 +5,7 @@
 
 mod admin;
 mod driver_loop;
+mod pending;
 mod proxy_host;
 mod proxy_runtime;
 mod proxy_sync;
@@ -20,6 +21,7 @@ mod stp_sync;
 mod vrrp_driver;
 mod vrrp_fast_path;
 mod vrrp_report;
+mod vxlan_host;
 mod vxlan_sync;
 mod vxlan_tunnel;
 
@@ -74,7 +76,7 @@ pub struct Daemon {
     /// Running VRRP instances by instance name.
     vrrp: BTreeMap<String, vrrp_driver::VrrpDriver>,
     /// The VXLAN tunnel of the host role, when running.
-    vxlan: Option<vxlan_sync::VxlanHost>,
+    vxlan: Option<vxlan_host::VxlanHost>,
     /// Running STP bridges by bridge name.
     stp: BTreeMap<String, stp_driver::StpDriver>,
     /// Running proxies by balancer name.

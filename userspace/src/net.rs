@@ -8,6 +8,7 @@
 //! - [`addresses`]: adding and removing IPv4 addresses (rtnetlink);
 //! - [`link`]: interface index, MAC, carrier, and link change events;
 //! - [`bpdu_socket`]: packet socket sending and receiving BPDUs on a bridge port;
+//! - [`packet_socket`]: opening, addressing and options of those packet sockets;
 //! - [`bridge`]: bridge ports, kernel port states, FDB flush, `stp_state`.
 
 pub mod addresses;
@@ -15,4 +16,5 @@ pub mod arp;
 pub mod bpdu_socket;
 pub mod bridge;
 pub mod link;
+pub mod packet_socket;
 pub mod vrrp_socket;

@@ -3,7 +3,7 @@
 //!
 //! Data flow: [`frontend`] accepts a client connection and runs a hyper
 //! server on it; each request goes to [`forward`], which checks and
-//! rewrites the head ([`headers`]), asks the [`backend`] for a slot on a
+//! rewrites the head ([`headers`]; size limits in `head_limits`), asks the [`backend`] for a slot on a
 //! server chosen by the pure [`balance`] policy, takes a pooled or new
 //! connection ([`upstream`]) and streams both bodies ([`body`]); a 101 to
 //! an `Upgrade` request turns the exchange into a [`tunnel`]. Health
@@ -23,6 +23,7 @@ pub mod config;
 mod forward;
 mod frontend;
 mod handle;
+mod head_limits;
 pub mod head_tap;
 pub mod headers;
 pub mod health;
@@ -40,8 +41,8 @@ pub use config::{
     BackendConfig, CheckKind, CheckTiming, Config, ConfigError, FrontendConfig, ServerConfig,
     Timeouts,
 };
-pub use frontend::{MAX_HEADERS, MAX_HEADER_BYTES};
 pub use handle::{run, start, Handle};
+pub use head_limits::{MAX_HEADERS, MAX_HEADER_BYTES};
 pub use health::PoolHealth;
 pub use section::{
     BackendSection, DurationValue, FrontendSection, HttpCheckSection, ProxySection, ServerSection,

@@ -23,7 +23,8 @@
 //! a transition. Because time is an argument, the same code runs under the
 //! simulated network in the tests with a virtual clock.
 //!
-//! Files: [`packet`] (wire format, with `checksum`), [`config`] (validated
+//! Files: [`packet`] (wire format and checksum, the sum from
+//! `halb_common::checksum`), [`config`] (validated
 //! instance settings), [`timers`] (RFC timer arithmetic and deadlines),
 //! `machine` (the instance and its outputs), `events` (lifecycle inputs and
 //! timeouts), `receive` (adverts), `reason`/`action`/`status` (what the
@@ -31,7 +32,6 @@
 //! `tests/`.
 
 mod action;
-mod checksum;
 pub mod config;
 mod events;
 mod machine;

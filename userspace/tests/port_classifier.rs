@@ -6,6 +6,7 @@ use halb::{
     config::LogLevel,
     datapath::{counters, Datapath},
 };
+use halb_common::checksum::internet_checksum;
 
 /// `TC_ACT_UNSPEC` (-1) as the kernel reports the return value.
 const TC_ACT_UNSPEC: u32 = u32::MAX;
@@ -23,17 +24,6 @@ fn ethernet(dst: [u8; 6], ethertype: u16, payload: &[u8]) -> Vec<u8> {
     frame
 }
 
-fn checksum(bytes: &[u8]) -> u16 {
-    let mut sum: u32 = bytes
-        .chunks(2)
-        .map(|pair| u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)])))
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !u16::try_from(sum).expect("folded to 16 bits")
-}
-
 /// A valid IPv4 header (no options) followed by `payload`.
 fn ipv4(protocol: u8, ttl: u8, payload: &[u8]) -> Vec<u8> {
     let total = u16::try_from(20 + payload.len()).unwrap();
@@ -41,7 +31,7 @@ fn ipv4(protocol: u8, ttl: u8, payload: &[u8]) -> Vec<u8> {
     packet.extend_from_slice(&total.to_be_bytes());
     packet.extend_from_slice(&[0, 1, 0x40, 0, ttl, protocol, 0, 0]);
     packet.extend_from_slice(&[172, 16, 1, 250, 224, 0, 0, 18]);
-    let sum = checksum(&packet);
+    let sum = internet_checksum(&packet);
     packet[10..12].copy_from_slice(&sum.to_be_bytes());
     packet.extend_from_slice(payload);
     packet

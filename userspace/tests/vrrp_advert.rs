@@ -8,6 +8,7 @@ use aya::{
 };
 use halb::{config::LogLevel, datapath::Datapath};
 use halb_common::{
+    checksum::InternetSum,
     names::{
         MAP_VRRP_CONFIG, MAP_VRRP_DROPS, MAP_VRRP_MASTERS, MAP_VRRP_VERDICTS, PROG_VRRP_ADVERT,
     },
@@ -74,21 +75,12 @@ impl Advert {
         if self.version == 2 {
             message.extend_from_slice(&[0; 8]);
         }
-        let mut sum: u32 = message
-            .chunks(2)
-            .map(|pair| u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)])))
-            .sum();
+        let mut sum = InternetSum::new();
         if self.version == 3 {
-            for address in [self.source, self.destination] {
-                sum += u32::from(u16::from_be_bytes([address[0], address[1]]));
-                sum += u32::from(u16::from_be_bytes([address[2], address[3]]));
-            }
-            sum += 112 + u32::try_from(message.len()).unwrap();
+            let length = u16::try_from(message.len()).unwrap();
+            sum = sum.add_ipv4_pseudo_header(self.source, self.destination, 112, length);
         }
-        while sum > 0xffff {
-            sum = (sum & 0xffff) + (sum >> 16);
-        }
-        let mut checksum = !u16::try_from(sum).unwrap();
+        let mut checksum = sum.add_bytes(&message).checksum();
         if self.corrupt_checksum {
             checksum ^= 0x0101;
         }

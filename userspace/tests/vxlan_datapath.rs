@@ -21,11 +21,9 @@ use halb::{
     vxlan::{fdb::Mac, Tables},
 };
 use halb_common::{
+    checksum::ipv4_header_checksum,
     names::{PROG_VXLAN_DECAP, PROG_VXLAN_ENCAP},
-    vxlan::{
-        ipv4_checksum, VxlanConfig, VxlanDropReason, VxlanFdbEntry, VXLAN_MARK_MAGIC,
-        VXLAN_MARK_SEND,
-    },
+    vxlan::{VxlanConfig, VxlanDropReason, VxlanFdbEntry, VXLAN_MARK_MAGIC, VXLAN_MARK_SEND},
 };
 
 const TC_ACT_UNSPEC: u32 = u32::MAX;
@@ -63,7 +61,7 @@ fn inner_ipv4(dst: [u8; 6], src: [u8; 6], source_port: u16, payload: usize) -> V
     ip[9] = 17;
     ip[12..16].copy_from_slice(&[10, 0, 0, 1]);
     ip[16..20].copy_from_slice(&[10, 0, 0, 3]);
-    let checksum = ipv4_checksum(&ip);
+    let checksum = ipv4_header_checksum(&ip);
     ip[10..12].copy_from_slice(&checksum.to_be_bytes());
     frame.extend_from_slice(&ip);
     push_udp(&mut frame, source_port, payload);
@@ -171,7 +169,7 @@ impl Outer {
         ip[9] = 17;
         ip[12..16].copy_from_slice(&self.source);
         ip[16..20].copy_from_slice(&self.destination);
-        let checksum = ipv4_checksum(&ip);
+        let checksum = ipv4_header_checksum(&ip);
         ip[10..12].copy_from_slice(&checksum.to_be_bytes());
         frame.extend_from_slice(&ip);
         frame.extend_from_slice(&50000u16.to_be_bytes());
@@ -319,7 +317,11 @@ fn check_outer(out: &[u8], inner: &[u8], vtep: [u8; 4]) -> u16 {
     assert_eq!(&ip[16..20], &vtep, "destination: remote VTEP");
     let mut zeroed: [u8; 20] = ip.try_into().unwrap();
     zeroed[10..12].copy_from_slice(&[0, 0]);
-    assert_eq!(u16::from_be_bytes([ip[10], ip[11]]), ipv4_checksum(&zeroed), "header checksum");
+    assert_eq!(
+        u16::from_be_bytes([ip[10], ip[11]]),
+        ipv4_header_checksum(&zeroed),
+        "header checksum"
+    );
     let udp = &out[34..42];
     let source_port = u16::from_be_bytes([udp[0], udp[1]]);
     assert!(source_port >= 49152, "source port {source_port} in the dynamic range");

@@ -12,6 +12,7 @@
 #[macro_use]
 mod keyed_enum;
 
+pub mod checksum;
 pub mod classify;
 pub mod names;
 pub mod stp;

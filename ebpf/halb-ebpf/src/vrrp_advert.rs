@@ -20,6 +20,7 @@ use aya_ebpf::{
     programs::TcContext,
 };
 use halb_common::{
+    checksum::InternetSum,
     classify::IPPROTO_VRRP,
     vrrp::{
         VrrpDropReason, VrrpMasterInfo, VrrpVerdict, VRRP_FAST_MAX_ADDRS, VRRP_FAST_MAX_LEN,
@@ -125,32 +126,29 @@ fn try_vrrp_advert(ctx: &TcContext) -> Result<Option<VrrpVerdict>, VrrpDropReaso
 
 /// Verifies the VRRP checksum: over the message (v2), plus the IPv4
 /// pseudo-header (v3). `len` is a multiple of 4, at most
-/// `VRRP_FAST_MAX_LEN` here. The message is read in fixed 4-byte words so
-/// every load has a constant size the verifier can check.
+/// `VRRP_FAST_MAX_LEN` here. The message is read in fixed 4-byte words (a
+/// loop with a constant bound) so every load has a constant size the
+/// verifier can check; the sum itself is the shared [`InternetSum`], whose
+/// inlined helpers only touch those 4-byte stack copies and the header.
 #[inline(always)]
 fn checksum_ok(frame: &Frame, offset: usize, len: usize, version: u8, ip: &[u8; 20]) -> bool {
-    let mut sum: u32 = 0;
+    let mut sum = InternetSum::new();
     let mut word = 0;
     while word < VRRP_FAST_MAX_LEN / 4 {
         if word * 4 >= len {
             break;
         }
         let Some(bytes) = frame.read::<[u8; 4]>(offset + word * 4) else { return false };
-        sum += u32::from(u16::from_be_bytes([bytes[0], bytes[1]]));
-        sum += u32::from(u16::from_be_bytes([bytes[2], bytes[3]]));
+        sum = sum.add_bytes(&bytes);
         word += 1;
     }
     if version == 3 {
-        // Pseudo-header: source, destination, zero, protocol, VRRP length.
-        for pair in [[ip[12], ip[13]], [ip[14], ip[15]], [ip[16], ip[17]], [ip[18], ip[19]]] {
-            sum += u32::from(u16::from_be_bytes(pair));
-        }
-        sum += u32::from(IPPROTO_VRRP) + len as u32;
+        let source = [ip[12], ip[13], ip[14], ip[15]];
+        let destination = [ip[16], ip[17], ip[18], ip[19]];
+        // `len` is at most VRRP_FAST_MAX_LEN, so it fits a u16.
+        sum = sum.add_ipv4_pseudo_header(source, destination, IPPROTO_VRRP, len as u16);
     }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    sum == 0xffff
+    sum.verifies()
 }
 
 /// Updates the VRID's master record; says whether the advert brought news.

@@ -5,8 +5,9 @@
 //! for IPv4) and the VXLAN header (I flag, VNI).
 
 use halb_common::{
+    checksum::ipv4_header_checksum,
     classify::VXLAN_UDP_PORT,
-    vxlan::{ipv4_checksum, VxlanConfig, VXLAN_ENCAP_LEN, VXLAN_FLAG_I},
+    vxlan::{VxlanConfig, VXLAN_ENCAP_LEN, VXLAN_FLAG_I},
 };
 
 use crate::packet::{ETH_HLEN, ETH_P_IPV4, IPPROTO_UDP, IPV4_MIN_HLEN, UDP_HLEN};
@@ -35,7 +36,7 @@ pub fn outer_header(
     ip[9] = IPPROTO_UDP;
     ip[12..16].copy_from_slice(&config.local);
     ip[16..20].copy_from_slice(&vtep);
-    let checksum = ipv4_checksum(&ip);
+    let checksum = ipv4_header_checksum(&ip);
     ip[10..12].copy_from_slice(&checksum.to_be_bytes());
 
     let mut header = [0u8; VXLAN_ENCAP_LEN];

@@ -13,7 +13,7 @@ use tokio::{
 
 use halb_common::names::PROG_VRRP_ADVERT;
 
-use super::{status_listener, vrrp_driver::VrrpDriver, Daemon, DaemonError};
+use super::{pending::Pending, status_listener, vrrp_driver::VrrpDriver, Daemon, DaemonError};
 use crate::control::{self, Request, Response};
 
 /// Why [`Daemon::serve`] returned.
@@ -34,9 +34,6 @@ enum TrackerError {
     #[error("proxy of {balancer} has no backend {backend}")]
     NoBackend { balancer: String, backend: String },
 }
-
-/// A client's request, handed from its connection task to the run loop.
-pub(super) type Pending = (Request, oneshot::Sender<Response>);
 
 impl Daemon {
     /// Serves until SIGINT or SIGTERM.

@@ -10,8 +10,8 @@ use tokio::{
     sync::{mpsc, oneshot, watch},
 };
 
+use super::pending::Pending;
 use super::read_only_http::{self, text, Answer};
-use super::serve::Pending;
 use crate::control::{Request, Response};
 use crate::observe::{self, Snapshot};
 

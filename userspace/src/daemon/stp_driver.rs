@@ -44,7 +44,7 @@ use tracing::Instrument as _;
 use super::{
     stp_maps::PortMaps,
     stp_report::{self, Snapshot},
-    stp_running::Running,
+    stp_running::{PortIo, Running},
 };
 use crate::{
     config::stp::StpBridge,
@@ -72,15 +72,6 @@ pub struct StpDriver {
     snapshot: watch::Receiver<Snapshot>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
-}
-
-/// One port's handles, made in the host namespace.
-pub(super) struct PortIo {
-    pub name: String,
-    pub ifindex: u32,
-    pub socket: Arc<BpduSocket>,
-    pub full_duplex: Option<bool>,
-    pub speed: Option<u32>,
 }
 
 impl StpDriver {

@@ -15,7 +15,6 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{
     driver_loop::{self, Driver},
-    stp_driver::PortIo,
     stp_maps::{MapAccessError, PortMaps},
     stp_report::Snapshot,
 };
@@ -23,7 +22,7 @@ use crate::{
     config::stp::StpBridge,
     control::stp::StpEventRecord,
     net::{
-        bpdu_socket::{FrameError, Received},
+        bpdu_socket::{BpduSocket, FrameError, Received},
         bridge::{self, kernel_state, BridgeError},
     },
     stp::{
@@ -71,6 +70,15 @@ type Inbound = (usize, std::io::Result<Result<Received, FrameError>>);
 pub(super) enum Input {
     Frame(Inbound),
     Link(bridge::PortEvent),
+}
+
+/// One port's handles, made in the host namespace.
+pub(super) struct PortIo {
+    pub name: String,
+    pub ifindex: u32,
+    pub socket: Arc<BpduSocket>,
+    pub full_duplex: Option<bool>,
+    pub speed: Option<u32>,
 }
 
 pub(super) struct Running {

@@ -17,14 +17,14 @@
 //! STP itself, the kernel's port states decide, as they do for any frame
 //! the host sends.
 
-use std::{path::PathBuf, time::Duration};
+use std::time::Duration;
 
 use aya::programs::TcAttachType;
-use tokio::{sync::watch, task::JoinHandle};
+use tokio::sync::watch;
 
-use super::{vxlan_tunnel, Daemon};
+use super::{vxlan_host::VxlanHost, vxlan_tunnel, Daemon};
 use crate::{
-    config::{vxlan::Vxlan, AttachPoint, HOST_INSTANCE},
+    config::{vxlan::Vxlan, HOST_INSTANCE},
     datapath::{
         attach::{interface_index, InterfaceIndexError},
         pins, Datapath, DatapathError,
@@ -36,10 +36,6 @@ use halb_common::{
     names::{PROG_VXLAN_DECAP, PROG_VXLAN_ENCAP},
     vxlan::VxlanConfig,
 };
-
-/// Role name of the VXLAN attach points (distinct from the host's
-/// classifier points, so detaching one never detaches the other).
-const VXLAN_ROLE: &str = "host vxlan";
 
 /// Why the VXLAN tunnel did not start; each message is the failing piece's own.
 #[derive(Debug, thiserror::Error)]
@@ -54,36 +50,6 @@ pub(super) enum VxlanStartError {
     Interface { what: String, cause: InterfaceIndexError },
     #[error(transparent)]
     Tables(#[from] TablesError),
-}
-
-/// A running tunnel.
-pub struct VxlanHost {
-    pub config: Vxlan,
-    netns_name: Option<String>,
-    netns: Option<Netns>,
-    pin_dir: PathBuf,
-    underlay_ifindex: u32,
-    tunnel_ifindex: u32,
-    peer_ifindex: u32,
-    wanted: watch::Sender<Vxlan>,
-    ageing: JoinHandle<()>,
-    /// Why the last map update failed, if it did.
-    error: Option<String>,
-}
-
-impl VxlanHost {
-    fn point(&self, interface: &str) -> AttachPoint {
-        point(self.netns_name.as_ref(), interface)
-    }
-}
-
-fn point(netns: Option<&String>, interface: &str) -> AttachPoint {
-    AttachPoint {
-        instance: HOST_INSTANCE.to_owned(),
-        role: VXLAN_ROLE.to_owned(),
-        netns: netns.cloned(),
-        interface: interface.to_owned(),
-    }
 }
 
 impl Daemon {

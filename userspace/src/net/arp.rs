@@ -2,11 +2,11 @@
 //! interface's MAC, so hosts and switches update their caches (what a new
 //! VRRP master does for its virtual addresses).
 
-use std::{
-    io,
-    net::Ipv4Addr,
-    os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd},
-};
+use std::{io, net::Ipv4Addr};
+
+use socket2::Socket;
+
+use super::packet_socket::{self, link_address};
 
 const ETH_P_ARP: u16 = 0x0806;
 const ARP_FRAME_LEN: usize = 42;
@@ -33,7 +33,7 @@ pub fn gratuitous_frame(mac: [u8; 6], address: Ipv4Addr) -> [u8; ARP_FRAME_LEN] 
 
 /// A packet socket bound to one interface, for sending ARP frames.
 pub struct ArpSender {
-    socket: OwnedFd,
+    socket: Socket,
     ifindex: i32,
 }
 
@@ -41,47 +41,14 @@ impl ArpSender {
     /// Opens the socket in the calling thread's namespace.
     pub fn open(ifindex: u32) -> io::Result<Self> {
         let ifindex = i32::try_from(ifindex).map_err(io::Error::other)?;
-        // SAFETY: plain socket(2); the result is checked before use.
-        let fd = unsafe {
-            libc::socket(
-                libc::AF_PACKET,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                i32::from(ETH_P_ARP.to_be()),
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: a fresh descriptor nobody else owns.
-        let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+        let socket = packet_socket::open(Some(ETH_P_ARP), false)?;
         Ok(Self { socket, ifindex })
     }
 
     /// Sends one frame out of the interface.
     pub fn send(&self, frame: &[u8]) -> io::Result<()> {
-        // SAFETY: sockaddr_ll is plain data; zeroed then filled.
-        let mut address: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        address.sll_family = u16::try_from(libc::AF_PACKET).map_err(io::Error::other)?;
-        address.sll_protocol = ETH_P_ARP.to_be();
-        address.sll_ifindex = self.ifindex;
-        address.sll_halen = 6;
-        address.sll_addr[..6].copy_from_slice(&[0xff; 6]);
-        let address_len = libc::socklen_t::try_from(std::mem::size_of::<libc::sockaddr_ll>())
-            .map_err(io::Error::other)?;
-        // SAFETY: buffer and address are valid for the given lengths.
-        let sent = unsafe {
-            libc::sendto(
-                self.socket.as_raw_fd(),
-                frame.as_ptr().cast(),
-                frame.len(),
-                libc::MSG_DONTWAIT,
-                (&raw const address).cast(),
-                address_len,
-            )
-        };
-        if sent < 0 {
-            return Err(io::Error::last_os_error());
-        }
+        let address = link_address(self.ifindex, ETH_P_ARP, Some([0xff; 6]))?;
+        self.socket.send_to_with_flags(frame, &address, libc::MSG_DONTWAIT)?;
         Ok(())
     }
 }

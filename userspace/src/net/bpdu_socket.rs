@@ -10,18 +10,15 @@
 //! back (`PACKET_IGNORE_OUTGOING`). Packet taps run before TC ingress, so
 //! this socket sees BPDUs the `stp_port_in` program then drops.
 
-use std::{
-    io,
-    mem::MaybeUninit,
-    os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd},
-};
+use std::{io, mem::MaybeUninit};
 
 use halb_common::stp::STP_BPDU_MARK;
+use socket2::{SockFilter, Socket};
 use tokio::io::unix::AsyncFd;
 
+use super::packet_socket::{self, link_address, ETH_P_ALL};
 use crate::stp::bpdu::{Bpdu, DecodeError, BRIDGE_GROUP_ADDRESS, LLC_HEADER};
 
-const ETH_P_ALL: u16 = 0x0003;
 const ETH_HLEN: usize = 14;
 /// Shortest Ethernet frame without FCS; shorter BPDUs are zero-padded.
 const ETH_ZLEN: usize = 60;
@@ -51,7 +48,7 @@ pub struct Received {
 }
 
 pub struct BpduSocket {
-    socket: AsyncFd<OwnedFd>,
+    socket: AsyncFd<Socket>,
     ifindex: i32,
 }
 
@@ -60,33 +57,13 @@ impl BpduSocket {
     /// namespace, on a tokio runtime.
     pub fn open(ifindex: u32) -> io::Result<Self> {
         let ifindex = i32::try_from(ifindex).map_err(io::Error::other)?;
-        // Protocol 0: the socket receives nothing until bound below, after
+        // No protocol: the socket receives nothing until bound below, after
         // the filter is in place.
-        // SAFETY: plain socket(2); the result is checked before use.
-        let fd = unsafe {
-            libc::socket(
-                libc::AF_PACKET,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-                0,
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: a fresh descriptor nobody else owns.
-        let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+        let socket = packet_socket::open(None, true)?;
         attach_group_address_filter(&socket)?;
-        set_option(&socket, libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, 1)?;
-        let mark = libc::c_int::from_ne_bytes(STP_BPDU_MARK.to_ne_bytes());
-        set_option(&socket, libc::SOL_SOCKET, libc::SO_MARK, mark)?;
-        let address = link_address(ifindex, ETH_P_ALL, None)?;
-        // SAFETY: the address is a valid sockaddr_ll of the given length.
-        let rc = unsafe {
-            libc::bind(socket.as_raw_fd(), (&raw const address).cast(), sockaddr_ll_len()?)
-        };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
+        packet_socket::ignore_outgoing(&socket)?;
+        socket.set_mark(STP_BPDU_MARK)?;
+        socket.bind(&link_address(ifindex, ETH_P_ALL, None)?)?;
         // SAFETY: the AsyncFd owns the descriptor, so it stays open for as
         // long as it is registered.
         let socket = unsafe { AsyncFd::register(socket) }.map_err(io::Error::from)?;
@@ -97,20 +74,7 @@ impl BpduSocket {
     pub fn send(&self, source: [u8; 6], bpdu: &Bpdu) -> io::Result<()> {
         let frame = frame(source, bpdu);
         let address = link_address(self.ifindex, ETH_P_ALL, Some(BRIDGE_GROUP_ADDRESS))?;
-        // SAFETY: buffer and address are valid for the given lengths.
-        let sent = unsafe {
-            libc::sendto(
-                self.socket.get_ref().as_raw_fd(),
-                frame.as_ptr().cast(),
-                frame.len(),
-                libc::MSG_DONTWAIT,
-                (&raw const address).cast(),
-                sockaddr_ll_len()?,
-            )
-        };
-        if sent < 0 {
-            return Err(io::Error::last_os_error());
-        }
+        self.socket.get_ref().send_to_with_flags(&frame, &address, libc::MSG_DONTWAIT)?;
         Ok(())
     }
 
@@ -120,19 +84,7 @@ impl BpduSocket {
         let mut buffer = [MaybeUninit::<u8>::uninit(); 1536];
         loop {
             let mut guard = self.socket.readable().await?;
-            let received = guard.try_io(|socket| {
-                // SAFETY: the buffer is valid for its length; recv writes
-                // at most that many bytes.
-                let len = unsafe {
-                    libc::recv(
-                        socket.get_ref().as_raw_fd(),
-                        buffer.as_mut_ptr().cast(),
-                        buffer.len(),
-                        0,
-                    )
-                };
-                usize::try_from(len).map_err(|_| io::Error::last_os_error())
-            });
+            let received = guard.try_io(|socket| socket.get_ref().recv(&mut buffer));
             match received {
                 Ok(Ok(len)) => {
                     // SAFETY: recv initialised the first `len` bytes.
@@ -188,84 +140,20 @@ pub fn parse(frame: &[u8]) -> Result<Received, FrameError> {
 }
 
 /// Classic BPF: accept frames whose destination is 01:80:c2:00:00:00.
-fn attach_group_address_filter(socket: &OwnedFd) -> io::Result<()> {
+fn attach_group_address_filter(socket: &Socket) -> io::Result<()> {
     const LD_W_ABS: u16 = 0x20;
     const LD_H_ABS: u16 = 0x28;
     const JEQ_K: u16 = 0x15;
     const RET_K: u16 = 0x06;
-    let op = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
     let group = BRIDGE_GROUP_ADDRESS;
-    let mut program = [
-        op(LD_W_ABS, 0, 0, 0),
-        op(JEQ_K, 0, 3, u32::from_be_bytes([group[0], group[1], group[2], group[3]])),
-        op(LD_H_ABS, 0, 0, 4),
-        op(JEQ_K, 0, 1, u32::from(u16::from_be_bytes([group[4], group[5]]))),
-        op(RET_K, 0, 0, 0x0004_0000),
-        op(RET_K, 0, 0, 0),
-    ];
-    let fprog = libc::sock_fprog {
-        len: u16::try_from(program.len()).map_err(io::Error::other)?,
-        filter: program.as_mut_ptr(),
-    };
-    // SAFETY: the program outlives the call; the kernel copies it.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_ATTACH_FILTER,
-            (&raw const fprog).cast(),
-            libc::socklen_t::try_from(std::mem::size_of::<libc::sock_fprog>())
-                .map_err(io::Error::other)?,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-fn set_option(
-    socket: &OwnedFd,
-    level: libc::c_int,
-    name: libc::c_int,
-    value: libc::c_int,
-) -> io::Result<()> {
-    // SAFETY: an int option, passed by pointer with its size.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            level,
-            name,
-            (&raw const value).cast(),
-            libc::socklen_t::try_from(std::mem::size_of::<libc::c_int>())
-                .map_err(io::Error::other)?,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-fn link_address(
-    ifindex: i32,
-    protocol: u16,
-    destination: Option<[u8; 6]>,
-) -> io::Result<libc::sockaddr_ll> {
-    // SAFETY: sockaddr_ll is plain data; zeroed then filled.
-    let mut address: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-    address.sll_family = u16::try_from(libc::AF_PACKET).map_err(io::Error::other)?;
-    address.sll_protocol = protocol.to_be();
-    address.sll_ifindex = ifindex;
-    if let Some(destination) = destination {
-        address.sll_halen = 6;
-        address.sll_addr[..6].copy_from_slice(&destination);
-    }
-    Ok(address)
-}
-
-fn sockaddr_ll_len() -> io::Result<libc::socklen_t> {
-    libc::socklen_t::try_from(std::mem::size_of::<libc::sockaddr_ll>()).map_err(io::Error::other)
+    socket.attach_filter(&[
+        SockFilter::new(LD_W_ABS, 0, 0, 0),
+        SockFilter::new(JEQ_K, 0, 3, u32::from_be_bytes([group[0], group[1], group[2], group[3]])),
+        SockFilter::new(LD_H_ABS, 0, 0, 4),
+        SockFilter::new(JEQ_K, 0, 1, u32::from(u16::from_be_bytes([group[4], group[5]]))),
+        SockFilter::new(RET_K, 0, 0, 0x0004_0000),
+        SockFilter::new(RET_K, 0, 0, 0),
+    ])
 }
 
 #[cfg(test)]

@@ -333,13 +333,8 @@ pub fn speed_and_duplex(interface: &str) -> io::Result<(Option<u32>, Option<bool
     }
     let mut command = EthtoolCmd { cmd: ETHTOOL_GSET, ..EthtoolCmd::default() };
     request.ifr_ifru.ifru_data = (&raw mut command).cast();
-    // SAFETY: plain socket(2); closed by OwnedFd.
-    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: a fresh descriptor nobody else owns.
-    let socket = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    // Any socket carries the ioctl; socket2 makes it close-on-exec.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)?;
     // SAFETY: SIOCETHTOOL with an ifreq whose data points at `command`,
     // which lives until the call returns.
     if unsafe { libc::ioctl(socket.as_raw_fd(), SIOCETHTOOL, &raw mut request) } != 0 {

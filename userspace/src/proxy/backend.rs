@@ -4,7 +4,7 @@
 
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 
 use tokio::runtime::Handle as Runtime;
 use tokio::sync::{watch, Notify};
@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use tracing::info;
 
 use super::balance::{Balancer, Candidate};
-use super::check;
+use super::check::{self, CheckSettings, PoolHealthSink};
 use super::config::{BackendConfig, CheckKind, ServerConfig, Timeouts};
 use super::health::PoolHealth;
 use super::server::{ServerRuntime, Slot};
@@ -101,8 +101,13 @@ impl Backend {
                         address = %server.config.address, "server added");
                 }
                 if server.config.check.is_some() {
-                    let task =
-                        self.runtime.spawn(check::run(Arc::downgrade(self), Arc::clone(&server)));
+                    let settings = CheckSettings {
+                        kind: self.check_kind().clone(),
+                        timeout: self.timeouts.check,
+                        backend_name: self.name().to_owned(),
+                    };
+                    let sink: Weak<Self> = Arc::downgrade(self);
+                    let task = self.runtime.spawn(check::run(sink, settings, Arc::clone(&server)));
                     server.set_checker(task.abort_handle());
                 }
                 next.push(server);
@@ -115,19 +120,6 @@ impl Backend {
         *guard = Arc::new(next);
         drop(guard);
         self.publish_health();
-    }
-
-    /// Recomputes the pool health; wakes queued requests when it changed.
-    pub fn publish_health(&self) {
-        let servers = self.servers();
-        let up = servers.iter().filter(|s| s.is_up());
-        let health = PoolHealth {
-            servers_up: up.clone().count(),
-            servers_total: servers.len(),
-            weight_up: up.map(|s| u64::from(s.weight())).sum(),
-        };
-        self.health.send_if_modified(|h| std::mem::replace(h, health) != health);
-        self.released.notify_waiters();
     }
 
     /// A slot on the server the balancer picks, skipping `excluded` servers
@@ -211,5 +203,20 @@ impl<'a> QueueMark<'a> {
 impl Drop for QueueMark<'_> {
     fn drop(&mut self) {
         self.0.queue.leave();
+    }
+}
+
+impl PoolHealthSink for Backend {
+    /// Recomputes the pool health; wakes queued requests when it changed.
+    fn publish_health(&self) {
+        let servers = self.servers();
+        let up = servers.iter().filter(|s| s.is_up());
+        let health = PoolHealth {
+            servers_up: up.clone().count(),
+            servers_total: servers.len(),
+            weight_up: up.map(|s| u64::from(s.weight())).sum(),
+        };
+        self.health.send_if_modified(|h| std::mem::replace(h, health) != health);
+        self.released.notify_waiters();
     }
 }

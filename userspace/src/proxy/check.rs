@@ -4,6 +4,9 @@
 //!
 //! A TCP check is a connect; an HTTP check sends one request with
 //! `Connection: close` and reads only the status line.
+//!
+//! The checker knows the backend only as a [`PoolHealthSink`] (the backend
+//! implements it), so this module does not depend on `backend`.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
@@ -14,7 +17,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tracing::{debug, info, warn};
 
-use super::backend::Backend;
 use super::config::CheckKind;
 use super::health::Transition;
 use super::server::ServerRuntime;
@@ -35,13 +37,30 @@ pub(crate) enum CheckError {
     Status(u16, u16),
 }
 
+/// Where a checker reports a server's health change: its backend, which
+/// recomputes the pool's health.
+pub(crate) trait PoolHealthSink: Send + Sync {
+    fn publish_health(&self);
+}
+
+/// How one backend checks its servers.
+pub(crate) struct CheckSettings {
+    pub kind: CheckKind,
+    pub timeout: Duration,
+    pub backend_name: String,
+}
+
 /// The checker loop of one server; ends when the backend is gone (and is
 /// aborted when the server is removed).
-pub(crate) async fn run(backend: Weak<Backend>, server: Arc<ServerRuntime>) {
-    let Some(b) = backend.upgrade() else { return };
-    let (kind, timeout) = (b.check_kind().clone(), b.timeouts.check);
-    let backend_name = b.name().to_owned();
-    drop(b);
+pub(crate) async fn run(
+    backend: Weak<dyn PoolHealthSink>,
+    settings: CheckSettings,
+    server: Arc<ServerRuntime>,
+) {
+    if backend.strong_count() == 0 {
+        return;
+    }
+    let CheckSettings { kind, timeout, backend_name } = settings;
     loop {
         let result = probe(server.config.address, &kind, timeout).await;
         if let Err(error) = &result {

@@ -38,7 +38,7 @@ use tracing::{debug, warn};
 use super::backend::{Backend, NoSlot};
 use super::body::{local, ClientBody, Guarded, ProxyBody};
 use super::headers;
-use super::server::Slot;
+use super::server::{Sender, Slot};
 use super::tunnel;
 use super::upstream::{self, Lease};
 
@@ -219,7 +219,7 @@ impl Forwarder {
     fn switch(
         &self,
         slot: Slot,
-        sender: upstream::Sender,
+        sender: Sender,
         mut response: Response<hyper::body::Incoming>,
         client_upgrade: Option<OnUpgrade>,
     ) -> Response<ProxyBody> {

@@ -19,15 +19,11 @@ use tracing::{debug, warn};
 use super::body::local;
 use super::body::{Guarded, Hold};
 use super::forward::Forwarder;
+use super::head_limits::{MAX_HEADERS, MAX_HEADER_BYTES};
 use super::head_tap::{HeadTap, Tap};
 use super::idle_io::{Busy, IdleIo};
 use super::stats::FrontendCounters;
 
-/// Largest request head (haproxy's default `tune.bufsize` is 16 KiB; we
-/// allow more, hyper answers 431 beyond).
-pub const MAX_HEADER_BYTES: usize = 64 * 1024;
-/// Most header fields in a request head (haproxy: 101); 431 beyond.
-pub const MAX_HEADERS: usize = 100;
 /// How long open connections may finish their request at shutdown.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Pause after a failed accept (out of file descriptors) before the next.

@@ -23,7 +23,7 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::frontend::MAX_HEADER_BYTES;
+use super::head_limits::MAX_HEADER_BYTES;
 
 /// Raw head bytes kept per connection.
 const TAP_BYTES: usize = MAX_HEADER_BYTES + 4096;

@@ -6,13 +6,17 @@
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use hyper::client::conn::http1;
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
+use super::body::ProxyBody;
 use super::config::ServerConfig;
 use super::health::{HealthMachine, HealthState};
 use super::stats::{ServerCounters, ServerStats};
-use super::upstream::Sender;
+
+/// One HTTP/1.1 connection to a server, ready for a request.
+pub(crate) type Sender = http1::SendRequest<ProxyBody>;
 
 /// Idle keep-alive connections kept per server; more are closed.
 pub const MAX_IDLE_PER_SERVER: usize = 32;

@@ -9,8 +9,8 @@ use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tracing::debug;
 
+use super::server::Sender;
 use super::server::Slot;
-use super::upstream::Sender;
 
 /// Starts the tunnel in a task of its own. `sender` keeps the server
 /// connection's request side open until the switch is complete.

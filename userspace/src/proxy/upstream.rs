@@ -12,12 +12,9 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tracing::debug;
 
-use super::body::{OnEnd, ProxyBody};
+use super::body::OnEnd;
 use super::idle_io::IdleIo;
-use super::server::{ServerRuntime, Slot};
-
-/// One HTTP/1.1 connection to a server, ready for a request.
-pub(crate) type Sender = http1::SendRequest<ProxyBody>;
+use super::server::{Sender, ServerRuntime, Slot};
 
 /// A pooled connection if one is open and ready, else a new one.
 /// Returns whether the connection came from the pool.

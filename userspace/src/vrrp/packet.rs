@@ -34,7 +34,7 @@
 
 use std::{net::Ipv4Addr, time::Duration};
 
-use super::checksum::vrrp_checksum;
+use halb_common::checksum::InternetSum;
 
 /// IP protocol number of VRRP.
 pub const IP_PROTO_VRRP: u8 = 112;
@@ -277,6 +277,18 @@ fn wire_len(version: Version, count: usize) -> usize {
 
 fn pseudo_header(version: Version, src: Ipv4Addr, dst: Ipv4Addr) -> Option<(Ipv4Addr, Ipv4Addr)> {
     (version == Version::V3).then_some((src, dst))
+}
+
+/// The Internet checksum of `message` as it is (checksum field included),
+/// over the IPv4 pseudo-header too when given (version 3): the value for a
+/// zeroed checksum field, or zero when verifying an intact message.
+pub(crate) fn vrrp_checksum(message: &[u8], pseudo: Option<(Ipv4Addr, Ipv4Addr)>) -> u16 {
+    let mut sum = InternetSum::new();
+    if let Some((src, dst)) = pseudo {
+        let length = u16::try_from(message.len()).unwrap_or(u16::MAX);
+        sum = sum.add_ipv4_pseudo_header(src.octets(), dst.octets(), IP_PROTO_VRRP, length);
+    }
+    sum.add_bytes(message).checksum()
 }
 
 /// The interval field value: centiseconds (v3, 1..=4095) or seconds (v2,

@@ -5,8 +5,7 @@ use std::{net::Ipv4Addr, time::Duration};
 
 use super::{ms, BAL1, VIP};
 use crate::vrrp::{
-    checksum::vrrp_checksum,
-    packet::{VRRP_MULTICAST_V4, VRRP_TTL},
+    packet::{vrrp_checksum, VRRP_MULTICAST_V4, VRRP_TTL},
     Advertisement, Auth, DecodeError, EncodeError, IpMeta, Version,
 };
 
