@@ -24,8 +24,8 @@ pub struct DaemonSection {
     pub run_dir: Option<String>,
     /// error, warn, info, debug or trace (default info; `RUST_LOG` overrides).
     pub log_level: Option<String>,
-    /// The status page and `/metrics` of every level, e.g. `"127.0.0.1:9477"`, in the
-    /// daemon's own network namespace; none when absent.
+    /// The status page and `/metrics` of every level, e.g. `"127.0.0.1:9477"`, in the host
+    /// role's network namespace (`host.netns`, else the daemon's own); none when absent.
     pub status_bind: Option<String>,
 }
 

@@ -52,11 +52,10 @@ impl Daemon {
         let (pending_tx, mut pending_rx) = mpsc::channel::<Pending>(16);
         let (status_stop, status_stopped) = watch::channel(false);
         if let Some(address) = self.config.status_bind {
-            let listener = tokio::net::TcpListener::bind(address)
-                .await
-                .map_err(|cause| DaemonError::StatusBind { address, cause })?;
+            let netns = self.config.host.as_ref().and_then(|host| host.netns.as_deref());
+            let listener = status_listener::bind(address, netns)?;
             tokio::spawn(status_listener::serve(listener, pending_tx.clone(), status_stopped));
-            tracing::info!(%address, "status page and /metrics listening");
+            tracing::info!(%address, netns, "status page and /metrics listening");
         }
         tracing::info!(node = %self.config.node, socket = %socket_path.display(), "daemon ready");
 

@@ -4,16 +4,34 @@
 //! socket's clients use, so it sees exactly what `halb status --json` and the other
 //! commands print.
 
+use std::net::SocketAddr;
+
 use hyper::StatusCode;
 use tokio::{
     net::TcpListener,
     sync::{mpsc, oneshot, watch},
 };
 
-use super::pending::Pending;
 use super::read_only_http::{self, text, Answer};
+use super::{pending::Pending, DaemonError};
 use crate::control::{Request, Response};
+use crate::netns::{with_netns, Netns};
 use crate::observe::{self, Snapshot};
+
+/// Binds `address` in the host role's network namespace (`netns`, else the daemon's own):
+/// the page belongs with the host it describes, so several daemons of a lab, each
+/// with its host in a namespace, never share an address.
+pub(super) fn bind(address: SocketAddr, netns: Option<&str>) -> Result<TcpListener, DaemonError> {
+    let netns = netns.map(Netns::open).transpose()?;
+    let bound = with_netns(netns.as_ref(), || std::net::TcpListener::bind(address))?;
+    let listener = bound
+        .and_then(|listener| {
+            listener.set_nonblocking(true)?;
+            TcpListener::from_std(listener)
+        })
+        .map_err(|cause| DaemonError::StatusBind { address, cause })?;
+    Ok(listener)
+}
 
 /// Serves until `stop` changes.
 pub(super) async fn serve(
