@@ -19,7 +19,7 @@ use anyhow::{Context as _, Result};
 use clap::{Args, ValueEnum};
 
 use crate::setup::run_status;
-use crate::suite::workspace_root;
+use crate::workspace::workspace_root;
 
 /// Inputs per target in a deterministic run.
 const DEFAULT_RUNS: u64 = 300_000;

@@ -6,9 +6,11 @@
 //! - [`suite`]: `cargo xtask test` and `cargo xtask run`.
 //! - [`bench`]: benchmarks of halb against the classic stack on the lab.
 //! - [`fuzz`]: the coverage-guided fuzz targets of `userspace/fuzz`.
+//! - [`workspace`]: where the checkout is.
 
 pub mod bench;
 pub mod fuzz;
 pub mod lab;
 pub mod setup;
 pub mod suite;
+pub mod workspace;

@@ -8,6 +8,7 @@ use std::{
 use anyhow::{bail, Context as _};
 
 use crate::setup::{self, run_status};
+use crate::workspace::workspace_root;
 
 /// Arguments passed to `halb run`, e.g. `cargo xtask run -- --config host1.toml`.
 #[derive(clap::Args)]
@@ -26,14 +27,6 @@ pub struct TestArgs {
     /// Extra arguments for `cargo test` (after `--`), e.g. a test name filter.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub cargo_args: Vec<String>,
-}
-
-/// The workspace root (xtask lives one level below it).
-#[must_use]
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// The debug `halb` binary the tests and the lab use.
