@@ -34,6 +34,7 @@ use clap::{Args, ValueEnum};
 use super::proxy_env::{self, argv, fmt_sig, ratio_cell, CpuTimes, Env};
 use super::report::{self, Target};
 use super::vxlan_iperf::{self, RateSearch, Step, TcpResult, UdpResult};
+use crate::harness::halb_config::{self, ConfigFile, DaemonSection, HostSection, VxlanSection};
 use crate::lab::sys;
 
 const VNI: u32 = 42;
@@ -374,6 +375,29 @@ fn underlay(host: usize) -> String {
     format!("172.16.1.{}", 150 + host)
 }
 
+/// halb's config on host `host` (namespace `node`): only the host's VXLAN tunnel, from its
+/// external bridge's underlay address to the other host's, into its internal bridge.
+fn halb_toml(node: &str, host: usize) -> Result<String> {
+    let vxlan = VxlanSection {
+        vni: i64::from(VNI),
+        local: underlay(host),
+        underlay: "vswout".into(),
+        bridge: "vswin".into(),
+        remotes: vec![underlay(1 - host)],
+        ..VxlanSection::default()
+    };
+    let file = ConfigFile {
+        daemon: DaemonSection { log_level: Some("warn".into()), ..halb_config::daemon(node) },
+        host: Some(HostSection {
+            netns: Some(node.to_string()),
+            vxlan: Some(vxlan),
+            ..HostSection::default()
+        }),
+        balancer: Vec::new(),
+    };
+    halb_config::to_toml("halb for `cargo xtask bench vxlan`", &file)
+}
+
 fn endpoint(host: usize) -> (String, String) {
     (format!("10.0.0.{}", 10 * host + 1), format!("02:00:00:00:{host:02x}:01"))
 }
@@ -606,7 +630,6 @@ impl Bench<'_> {
         self.env.ns(&format!("h{host}"))
     }
 
-    #[expect(clippy::too_many_lines, reason = "one topology, built step by step in order")]
     fn switch_to(&mut self, t: Tunnel) -> Result<()> {
         if self.current == Some(t) {
             return Ok(());
@@ -650,14 +673,7 @@ impl Bench<'_> {
                 for host in 0..2 {
                     let node = self.host(host);
                     let cfg = self.env.dir.join(format!("h{host}.toml"));
-                    std::fs::write(
-                        &cfg,
-                        format!(
-                            "[daemon]\nnode = \"{node}\"\nlog_level = \"warn\"\n\n[host]\nnetns = \"{node}\"\n\n[host.vxlan]\nvni = {VNI}\nlocal = \"{}\"\nunderlay = \"vswout\"\nbridge = \"vswin\"\nremotes = [\"{}\"]\n",
-                            underlay(host),
-                            underlay(1 - host)
-                        ),
-                    )?;
+                    std::fs::write(&cfg, halb_toml(&node, host)?)?;
                     self.env.add_pins(PathBuf::from(format!("/sys/fs/bpf/halb/{node}")));
                     let argv = vec![
                         bin.display().to_string(),
@@ -1081,6 +1097,21 @@ fn perf_cycles_work() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn halb_config_is_the_tunnel_of_each_host() {
+        for host in 0..2 {
+            let t = halb_toml(&format!("hbv-h{host}"), host).unwrap();
+            let config = halb_config::read_back(&t).unwrap();
+            let role = config.host.expect("the host role");
+            assert_eq!(role.netns.as_deref(), Some(format!("hbv-h{host}").as_str()));
+            let v = role.vxlan.expect("the tunnel");
+            assert_eq!(v.vni, VNI);
+            assert_eq!(v.local.to_string(), underlay(host));
+            assert_eq!(v.remotes, [underlay(1 - host).parse::<std::net::Ipv4Addr>().unwrap()]);
+            assert_eq!((v.underlay.as_str(), v.bridge.as_str()), ("vswout", "vswin"));
+        }
+    }
 
     #[expect(
         clippy::unnecessary_wraps,

@@ -368,7 +368,7 @@ pub fn vip_holders(lab: &Lab) -> Vec<&'static str> {
 
 /// haproxy's server states (`UP`, `DOWN`, `UP 1/2`, ...) from its stats socket.
 pub fn haproxy_servers(lab: &Lab, bal: &str) -> Result<BTreeMap<String, String>> {
-    let path = super::services::haproxy_socket(lab, bal);
+    let path = super::configs::classic::haproxy_socket(lab, bal);
     let mut s = UnixStream::connect(&path)
         .with_context(|| format!("haproxy stats socket {}", path.display()))?;
     s.set_read_timeout(Some(Duration::from_secs(2)))?;
@@ -390,7 +390,7 @@ pub fn parse_haproxy_stat(text: &str) -> Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for line in lines {
         let f: Vec<&str> = line.split(',').collect();
-        if f.len() > st && f[px] == super::services::PROXY.backend && f[sv] != "BACKEND" {
+        if f.len() > st && f[px] == super::configs::PROXY.backend && f[sv] != "BACKEND" {
             out.insert(f[sv].to_string(), f[st].to_string());
         }
     }

@@ -326,7 +326,7 @@ impl Stack {
 /// host daemon (`[[balancer.vrrp]]`, `[balancer.proxy]`), VXLAN in the host's
 /// (`[host.vxlan]`), STP in the daemon of the bridge's node (`[[host.bridge]]`: a host's
 /// own daemon for vswout1/vswout2, a switch-only daemon for swout1/swout2); see
-/// `daemon::config_toml`.
+/// `configs::halb::config_toml`.
 fn halb_implemented(component: Component) -> bool {
     match component {
         Component::Vrrp | Component::Proxy | Component::Vxlan | Component::Stp => true,

@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use super::plan::{Component, Impl};
 use super::rundir::{Lab, LabConfig};
 use super::sys::{self, ip_ns};
-use super::{daemon, down, health, services, topo};
+use super::{configs, daemon, down, health, services, topo};
 
 const LOCK_WAIT: Duration = Duration::from_mins(10);
 
@@ -286,7 +286,7 @@ fn addresses_and_links_up(lab: &Lab, config: &LabConfig) -> Result<()> {
 }
 
 fn start_services(lab: &Lab, config: &LabConfig) -> Result<()> {
-    services::write_configs(lab, config)?;
+    configs::write_configs(lab, config)?;
     for node in topo::NODES {
         let started = services::start_node(lab, config, node)?;
         if !started.is_empty() {

@@ -10,10 +10,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 use serde_json::Value;
 
+use super::configs::VRRP_INSTANCE;
 use super::daemon;
 use super::plan::{Component, Impl};
 use super::rundir::{Lab, LabConfig};
-use super::services::VRRP_INSTANCE;
 use super::topo;
 
 /// One transition, from either implementation.
