@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 use clap::{Args, ValueEnum};
+use halb::vxlan::VxlanReport;
 
 use super::proxy_env::{self, argv, fmt_sig, ratio_cell, CpuTimes, Env};
 use super::report::{self, Target};
@@ -690,7 +691,7 @@ impl Bench<'_> {
                     let ok = sys::wait_until(
                         Duration::from_secs(20),
                         Duration::from_millis(100),
-                        || self.halb_stats(host).is_some_and(|s| s["state"] == "running"),
+                        || self.halb_stats(host).is_some_and(|s| s.state == "running"),
                     );
                     ensure!(
                         ok,
@@ -769,7 +770,7 @@ impl Bench<'_> {
         self.env.dir.join("halb-run").display().to_string()
     }
 
-    fn halb_stats(&self, host: usize) -> Option<serde_json::Value> {
+    fn halb_stats(&self, host: usize) -> Option<VxlanReport> {
         let bin = self.halb.as_ref()?.display().to_string();
         let node = self.host(host);
         let out = sys::run(
@@ -777,16 +778,15 @@ impl Bench<'_> {
             &["vxlan", "stats", "--json", "--node", &node, "--run-dir", &self.run_dir()],
         )
         .ok()?;
-        let v: serde_json::Value = serde_json::from_str(&out).ok()?;
-        v.get(0).cloned()
+        let reports: Vec<VxlanReport> = serde_json::from_str(&out).ok()?;
+        reports.into_iter().next()
     }
 
     /// halb's (packets, bytes) of `event` ("encapsulated", "decapsulated") on `host`.
     fn halb_event(&self, host: usize, event: &str) -> (u64, u64) {
-        self.halb_stats(host).map_or((0, 0), |s| {
-            let c = &s["counters"][event];
-            (c["packets"].as_u64().unwrap_or(0), c["bytes"].as_u64().unwrap_or(0))
-        })
+        self.halb_stats(host)
+            .and_then(|s| s.counters.get(event).map(|c| (c.packets, c.bytes)))
+            .unwrap_or((0, 0))
     }
 
     /// Drops halb counted on either host, if any.
@@ -794,11 +794,8 @@ impl Bench<'_> {
         let mut parts = Vec::new();
         for host in 0..2 {
             let stats = self.halb_stats(host)?;
-            for (reason, c) in stats["drops"].as_object()? {
-                let n = c["packets"].as_u64().unwrap_or(0);
-                if n > 0 {
-                    parts.push(format!("h{host} {reason} {n}"));
-                }
+            for (reason, c) in stats.drops.iter().filter(|(_, c)| c.packets > 0) {
+                parts.push(format!("h{host} {reason} {}", c.packets));
             }
         }
         (!parts.is_empty()).then(|| format!("halb counted drops: {}", parts.join(", ")))
