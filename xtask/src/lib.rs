@@ -5,7 +5,7 @@
 //! - [`lab`]: the scenario of SCENARIO.md in network namespaces.
 //! - [`suite`]: `cargo xtask test` and `cargo xtask run`.
 //! - [`bench`]: benchmarks of halb against the classic stack on the lab.
-//! - [`harness`]: what the lab and the benches share (halb configs).
+//! - [`harness`]: what the lab and the benches share (topology building, halb configs).
 //! - [`fuzz`]: the coverage-guided fuzz targets of `userspace/fuzz`.
 //! - [`workspace`]: where the checkout is.
 

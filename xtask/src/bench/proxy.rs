@@ -34,6 +34,7 @@ use crate::harness::halb_config::{
     self, duration, BackendSection, BalancerSection, ConfigFile, DaemonSection, FrontendSection,
     ProxySection, ServerSection, TimeoutSection,
 };
+use crate::harness::topology::{self, Veth};
 use crate::lab::sys::{self, Proc};
 
 const BAL_IP: &str = "172.16.1.250";
@@ -780,21 +781,19 @@ fn measure(
 fn build(env: &mut Env, args: &ProxyArgs) -> Result<()> {
     std::fs::write(env.dir.join("pace.lua"), pace_script(args.pace_ms))?;
     let sw = env.add_ns("sw")?;
-    sys::ip_ns(&sw, &["link", "add", "br0", "type", "bridge"])?;
-    sys::ip_ns(&sw, &["link", "set", "br0", "up"])?;
+    topology::add_bridge(&sw, "br0", None, &[])?;
+    topology::set_up(&sw, "br0")?;
     let mut nodes: Vec<(&str, String)> =
         vec![(CLIENT.0, CLIENT.1.to_string()), ("bal", format!("{BAL_IP}/24"))];
     nodes.extend(SERVERS.iter().map(|(n, ip)| (*n, format!("{ip}/24"))));
     for (i, (node, addr)) in nodes.iter().enumerate() {
         let ns = env.add_ns(node)?;
         let port = format!("p{i}");
-        sys::ip_ns(
-            &ns,
-            &["link", "add", "eth0", "type", "veth", "peer", "name", &port, "netns", &sw],
-        )?;
-        sys::ip_ns(&sw, &["link", "set", &port, "master", "br0", "up"])?;
-        sys::ip_ns(&ns, &["addr", "add", addr, "dev", "eth0"])?;
-        sys::ip_ns(&ns, &["link", "set", "eth0", "up"])?;
+        Veth { ns: &ns, name: "eth0", peer: &port, peer_ns: Some(&sw), ..Veth::default() }
+            .create()?;
+        topology::attach_up(&sw, &port, "br0")?;
+        topology::add_address(&ns, addr, "eth0")?;
+        topology::set_up(&ns, "eth0")?;
         env.sysctl(
             &ns,
             &[

@@ -36,10 +36,13 @@ use super::proxy_env::{self, argv, fmt_sig, ratio_cell, CpuTimes, Env};
 use super::report::{self, Target};
 use super::vxlan_iperf::{self, RateSearch, Step, TcpResult, UdpResult};
 use crate::harness::halb_config::{self, ConfigFile, DaemonSection, HostSection, VxlanSection};
+use crate::harness::topology::{self, Veth};
 use crate::lab::sys;
 
 const VNI: u32 = 42;
 const SERVER_IP: &str = "10.0.0.11";
+/// MTU of the inner links: the frames a 1500-byte underlay can carry through the tunnel.
+const INNER_MTU: u32 = 1450;
 /// Issue #3's targets: packets/s and TCP throughput relative to the kernel.
 const PPS_TARGET: f64 = 1.5;
 const TCP_TARGET: f64 = 1.0;
@@ -595,34 +598,35 @@ impl Bench<'_> {
     /// The topology of tests/vxlan.rs with one endpoint per host.
     fn build(&mut self) -> Result<()> {
         let sw = self.env.add_ns("sw")?;
-        sys::ip_ns(&sw, &["link", "add", "br0", "type", "bridge"])?;
-        sys::ip_ns(&sw, &["link", "set", "br0", "up"])?;
+        topology::add_bridge(&sw, "br0", None, &[])?;
+        topology::set_up(&sw, "br0")?;
         for host in 0..2 {
             let ns = self.env.add_ns(&format!("h{host}"))?;
             for bridge in ["vswout", "vswin"] {
-                sys::ip_ns(&ns, &["link", "add", bridge, "type", "bridge"])?;
-                sys::ip_ns(&ns, &["link", "set", bridge, "up"])?;
+                topology::add_bridge(&ns, bridge, None, &[])?;
+                topology::set_up(&ns, bridge)?;
             }
-            sys::ip_ns(&ns, &["addr", "add", &format!("{}/24", underlay(host)), "dev", "vswout"])?;
+            topology::add_address(&ns, &format!("{}/24", underlay(host)), "vswout")?;
             let port = format!("p{host}");
-            sys::ip_ns(
-                &ns,
-                &["link", "add", "up0", "type", "veth", "peer", "name", &port, "netns", &sw],
-            )?;
-            sys::ip_ns(&ns, &["link", "set", "up0", "master", "vswout", "up"])?;
-            sys::ip_ns(&sw, &["link", "set", &port, "master", "br0", "up"])?;
+            Veth { ns: &ns, name: "up0", peer: &port, peer_ns: Some(&sw), ..Veth::default() }
+                .create()?;
+            topology::attach_up(&ns, "up0", "vswout")?;
+            topology::attach_up(&sw, &port, "br0")?;
             let (address, mac) = endpoint(host);
             let end = self.env.add_ns(&format!("e{host}"))?;
-            sys::ip_ns(
-                &end,
-                &[
-                    "link", "add", "eth0", "address", &mac, "mtu", "1450", "type", "veth", "peer",
-                    "name", "e0", "mtu", "1450", "netns", &ns,
-                ],
-            )?;
-            sys::ip_ns(&ns, &["link", "set", "e0", "master", "vswin", "up"])?;
-            sys::ip_ns(&end, &["addr", "add", &format!("{address}/24"), "dev", "eth0"])?;
-            sys::ip_ns(&end, &["link", "set", "eth0", "up"])?;
+            Veth {
+                ns: &end,
+                name: "eth0",
+                address: Some(&mac),
+                mtu: Some(INNER_MTU),
+                peer: "e0",
+                peer_mtu: Some(INNER_MTU),
+                peer_ns: Some(&ns),
+            }
+            .create()?;
+            topology::attach_up(&ns, "e0", "vswin")?;
+            topology::add_address(&end, &format!("{address}/24"), "eth0")?;
+            topology::set_up(&end, "eth0")?;
         }
         Ok(())
     }
@@ -631,6 +635,7 @@ impl Bench<'_> {
         self.env.ns(&format!("h{host}"))
     }
 
+    #[expect(clippy::too_many_lines, reason = "one topology, built step by step in order")]
     fn switch_to(&mut self, t: Tunnel) -> Result<()> {
         if self.current == Some(t) {
             return Ok(());
@@ -703,28 +708,32 @@ impl Bench<'_> {
             Tunnel::Flat => {
                 for host in 0..2 {
                     let ns = self.host(host);
-                    sys::ip_ns(
-                        &ns,
-                        &[
-                            "link", "add", "flat0", "mtu", "1450", "type", "veth", "peer", "name",
-                            "flat1",
-                        ],
-                    )?;
-                    sys::ip_ns(&ns, &["link", "set", "flat0", "master", "vswin", "up"])?;
-                    sys::ip_ns(&ns, &["link", "set", "flat1", "master", "vswout", "up"])?;
+                    let flat = Veth {
+                        ns: &ns,
+                        name: "flat0",
+                        mtu: Some(INNER_MTU),
+                        peer: "flat1",
+                        ..Veth::default()
+                    };
+                    flat.create()?;
+                    topology::attach_up(&ns, "flat0", "vswin")?;
+                    topology::attach_up(&ns, "flat1", "vswout")?;
                 }
             }
             Tunnel::Wire => {
                 let (h0, h1) = (self.host(0), self.host(1));
-                sys::ip_ns(
-                    &h0,
-                    &[
-                        "link", "add", "wire0", "mtu", "1450", "type", "veth", "peer", "name",
-                        "wire1", "mtu", "1450", "netns", &h1,
-                    ],
-                )?;
-                sys::ip_ns(&h0, &["link", "set", "wire0", "master", "vswin", "up"])?;
-                sys::ip_ns(&h1, &["link", "set", "wire1", "master", "vswin", "up"])?;
+                Veth {
+                    ns: &h0,
+                    name: "wire0",
+                    mtu: Some(INNER_MTU),
+                    peer: "wire1",
+                    peer_mtu: Some(INNER_MTU),
+                    peer_ns: Some(&h1),
+                    ..Veth::default()
+                }
+                .create()?;
+                topology::attach_up(&h0, "wire0", "vswin")?;
+                topology::attach_up(&h1, "wire1", "vswin")?;
             }
         }
         self.current = Some(t);
