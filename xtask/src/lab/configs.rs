@@ -17,8 +17,9 @@ pub const VRRP_INSTANCE: &str = "vrrpext";
 pub const VRRP_INTERFACE: &str = "ext";
 
 /// The lab's L7 settings: the single source of haproxy's `defaults`/`frontend`/`backend`
-/// ([`classic::haproxy_conf`]) and of halb's `[balancer.proxy]` ([`halb::proxy_section`]), so both
-/// implementations balance, retry and health-check alike and checkpoint 3's timings compare.
+/// ([`classic::haproxy_conf`]) and of halb's `[balancer.proxy]` ([`halb::proxy_section`]),
+/// so both implementations balance, retry and health-check alike and checkpoint 3's timings
+/// compare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProxySettings {
     pub frontend: &'static str,
