@@ -82,7 +82,8 @@ fn halb_vrrp_in_the_lab_alone_and_mixed_with_keepalived() {
     });
     assert!(handed, "no hand-over after a graceful stop: {:?}", kernel::vip_holders(&lab));
     let bal2 = vrrp::halb_status(&lab, "host2").unwrap();
-    let reason = vrrp::halb_instance(&bal2, "bal2").unwrap()["last_reason"].to_string();
+    let reason =
+        vrrp::halb_instance(&bal2, "bal2").unwrap().last_reason.clone().unwrap_or_default();
     assert!(reason.contains("priority 0"), "{reason}");
     lab::heal(&lab, &node).unwrap();
     health::wait_healthy(&lab, StpTimers::Fast.settle_bound()).unwrap();

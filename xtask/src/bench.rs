@@ -18,6 +18,7 @@ pub mod sampler;
 pub mod soak;
 pub mod stp;
 pub mod stp_loops;
+pub mod stp_plan;
 pub mod stp_results;
 pub mod vrrp;
 pub mod vxlan;

@@ -6,12 +6,11 @@
 //! build is fresh) and says so in one line. The lab and the benches then find the binary
 //! with [`locate`], which never builds.
 
-use std::{
-    path::{Path, PathBuf},
-    process::Command,
-};
+use std::{path::PathBuf, process::Command};
 
 use anyhow::{bail, Context as _, Result};
+
+pub use crate::workspace::workspace_root;
 
 /// The cargo profile a command runs the daemon in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,14 +30,6 @@ impl Profile {
             Profile::Release => "release",
         }
     }
-}
-
-/// The workspace root (xtask lives one level below it).
-#[must_use]
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// cargo's target dir: `$CARGO_TARGET_DIR` (relative to the workspace) or `target/`.

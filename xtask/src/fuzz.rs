@@ -18,8 +18,8 @@ use std::process::Command;
 use anyhow::{Context as _, Result};
 use clap::{Args, ValueEnum};
 
-use crate::daemon_build::workspace_root;
 use crate::setup::run_status;
+use crate::workspace::workspace_root;
 
 /// Inputs per target in a deterministic run.
 const DEFAULT_RUNS: u64 = 300_000;

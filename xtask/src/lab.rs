@@ -9,12 +9,13 @@
 //!
 //! Modules: [`topo`] (the topology as data), [`plan`] (which implementation runs each
 //! component), [`stp`] (802.1D prediction), [`kernel`] (reading live state), [`sys`]
-//! (commands, namespaces, processes), [`rundir`] (run dir, lock), [`services`] and [`daemon`]
-//! (processes), [`up`], [`down`], [`faults`], [`health`], [`status`], [`probe`] (HTTP
-//! probing), [`vrrp`] (keepalived's and halb's VRRP state and transitions), [`check`] (the
-//! checkpoints), [`demo`].
+//! (commands, namespaces, processes), [`rundir`] (run dir, lock), [`configs`] (every config
+//! file), [`services`] and [`daemon`] (processes), [`up`], [`down`], [`faults`], [`health`],
+//! [`status`], [`probe`] (HTTP probing), [`reports`] (halb's `--json` reports), [`vrrp`] (keepalived's and halb's VRRP state and
+//! transitions), [`check`] (the checkpoints), [`demo`].
 
 pub mod check;
+pub mod configs;
 pub mod daemon;
 pub mod demo;
 pub mod down;
@@ -23,6 +24,7 @@ pub mod health;
 pub mod kernel;
 pub mod plan;
 pub mod probe;
+pub mod reports;
 pub mod rundir;
 pub mod services;
 pub mod status;

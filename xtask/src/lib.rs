@@ -8,13 +8,17 @@
 //! - [`suite`]: `cargo xtask test` and `cargo xtask run`.
 //! - [`bench`]: benchmarks of halb against the classic stack on the lab.
 //! - [`install`]: halb as a systemd service.
+//! - [`harness`]: what the lab and the benches share (topology building, halb configs).
 //! - [`fuzz`]: the coverage-guided fuzz targets of `userspace/fuzz`.
+//! - [`workspace`]: where the checkout is.
 
 pub mod bench;
 pub mod cli;
 pub mod daemon_build;
 pub mod fuzz;
+pub mod harness;
 pub mod install;
 pub mod lab;
 pub mod setup;
 pub mod suite;
+pub mod workspace;

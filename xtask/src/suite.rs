@@ -4,8 +4,9 @@ use std::{path::Path, process::Command};
 
 use anyhow::{bail, Context as _};
 
-use crate::daemon_build::{self, workspace_root, Profile};
+use crate::daemon_build::{self, Profile};
 use crate::setup::{self, run_status};
+use crate::workspace::workspace_root;
 
 /// Arguments passed to `halb run`, e.g. `cargo xtask run -- --config host1.toml`.
 #[derive(clap::Args)]

@@ -1,19 +1,21 @@
 //! The config file as written: serde structs that mirror the TOML one to one.
-//! Unknown keys are errors (`deny_unknown_fields`).
+//! Unknown keys are errors (`deny_unknown_fields`). `Serialize` (and `Default`, to
+//! build one key by key) is for tools that write configs (the lab): an empty list is left
+//! out, which reads back the same.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
     pub daemon: DaemonSection,
     pub host: Option<HostSection>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub balancer: Vec<BalancerSection>,
 }
 
 /// `[daemon]`: who this daemon is and where it keeps its files.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DaemonSection {
     /// Node name: pins go to `<bpffs>/halb/<node>/`, the socket to `<run_dir>/<node>.sock`.
@@ -31,29 +33,29 @@ pub struct DaemonSection {
 
 /// `[host]`: the host roles, in the daemon's own network namespace unless
 /// `netns` names another one.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HostSection {
     pub netns: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub interfaces: Vec<String>,
     /// `[host.vxlan]`: the VXLAN tunnel joining the internal bridge to remote hosts.
     pub vxlan: Option<super::vxlan::VxlanSection>,
     /// `[[host.bridge]]`: bridges whose spanning tree (STP/RSTP) halb runs.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bridge: Vec<super::stp::BridgeSection>,
 }
 
 /// `[[balancer]]`: a balancer container, in its own network namespace.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BalancerSection {
     pub name: String,
     pub netns: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub interfaces: Vec<String>,
     /// `[[balancer.vrrp]]`: virtual routers this balancer takes part in.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vrrp: Vec<VrrpSection>,
     /// `[balancer.proxy]`: the L7 proxy (haproxy's frontends and backends).
     pub proxy: Option<crate::proxy::ProxySection>,
@@ -67,7 +69,7 @@ pub struct BalancerSection {
 /// `[[balancer.vrrp]]`: one keepalived `vrrp_instance`, key for key.
 /// Numbers are read wide and range-checked by validation, so an error names
 /// the key instead of a serde type.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct VrrpSection {
     /// keepalived: `vrrp_instance NAME`.

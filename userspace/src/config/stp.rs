@@ -22,7 +22,7 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{ConfigError, MAX_INTERFACE_NAME};
 use crate::stp::{self, config as defaults, PortParams, Protocol};
@@ -34,7 +34,7 @@ pub const MAX_STP_PORTS: usize = halb_common::stp::STP_MAX_PORTS as usize;
 pub const UNKNOWN_SPEED_MBPS: u32 = 10;
 
 /// `[[host.bridge]]` as written.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct BridgeSection {
     /// The Linux bridge (it must exist; halb turns its kernel STP off).
@@ -48,12 +48,12 @@ pub struct BridgeSection {
     /// BPDUs a port may send per second (default 6).
     pub tx_hold_count: Option<i64>,
     /// `[[host.bridge.port]]`: the ports that take part in the tree.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub port: Vec<PortSection>,
 }
 
 /// `[[host.bridge.port]]` as written.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PortSection {
     pub name: String,
@@ -70,7 +70,7 @@ pub struct PortSection {
 }
 
 /// `point_to_point` takes a boolean or `"auto"`.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum PointToPointSetting {
     Fixed(bool),

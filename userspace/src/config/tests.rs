@@ -128,6 +128,17 @@ fn shipped_example_configs_validate() {
     }
 }
 
+#[test]
+fn a_config_written_back_from_its_file_types_reads_the_same() {
+    for text in
+        [GOOD, include_str!("../../examples/host1.toml"), include_str!("../../examples/host2.toml")]
+    {
+        let raw: file::ConfigFile = toml::from_str(text).expect("parses");
+        let written = toml::to_string(&raw).expect("serializes");
+        assert_eq!(parse(&written).expect("written config validates"), parse(text).unwrap());
+    }
+}
+
 const VRRP: &str = r#"
 [daemon]
 node = "host1"

@@ -4,7 +4,7 @@
 
 use std::{net::Ipv4Addr, time::Duration};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{ConfigError, MAX_INTERFACE_NAME};
 use crate::vxlan::fdb::Mac;
@@ -24,7 +24,7 @@ pub const DEFAULT_TUNNEL_PORT: &str = "vxl0";
 pub const TUNNEL_PEER_SUFFIX: &str = "-dp";
 
 /// `[host.vxlan]` as written.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct VxlanSection {
     /// VXLAN network identifier, 0-16777215.
@@ -41,7 +41,7 @@ pub struct VxlanSection {
     #[serde(default)]
     pub remotes: Vec<String>,
     /// Static forwarding entries.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fdb: Vec<StaticFdbSection>,
     /// Outer TTL (default 64).
     pub ttl: Option<i64>,
@@ -52,7 +52,7 @@ pub struct VxlanSection {
 }
 
 /// `[[host.vxlan.fdb]]`: one static forwarding entry.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct StaticFdbSection {
     pub mac: String,

@@ -31,6 +31,11 @@ use super::proxy_env::{self, argv, fmt_sig, ratio_cell, Env};
 use super::proxy_wrk::{self, WrkResult};
 use super::report::{self, Target};
 use crate::daemon_build::{self, Profile};
+use crate::harness::halb_config::{
+    self, duration, BackendSection, BalancerSection, ConfigFile, DaemonSection, FrontendSection,
+    ProxySection, ServerSection, TimeoutSection,
+};
+use crate::harness::topology::{self, Veth};
 use crate::lab::sys::{self, Proc};
 
 const BAL_IP: &str = "172.16.1.250";
@@ -473,23 +478,51 @@ pub fn haproxy_cfg(dir: &str) -> String {
 }
 
 /// halb's configuration: one balancer with only a proxy, in PREFIX-bal.
-#[must_use]
-pub fn halb_toml(node: &str, ns: &str) -> String {
-    let mut out = format!(
-        "[daemon]\nnode = \"{node}\"\nlog_level = \"warn\"\n\n\
-         [[balancer]]\nname = \"bal\"\nnetns = \"{ns}\"\nproxy_threads = 1\n\n\
-         [balancer.proxy]\nretries = 3\nredispatch = true\n\n\
-         [balancer.proxy.timeout]\nconnect = \"5s\"\nclient = \"50s\"\nserver = \"50s\"\nhttp-request = \"10s\"\n\n\
-         [[balancer.proxy.frontend]]\nname = \"www\"\nbind = \"*:{HALB_PORT}\"\ndefault_backend = \"web\"\nmaxconn = 4096\n\n\
-         [[balancer.proxy.backend]]\nname = \"web\"\nbalance = \"roundrobin\"\n"
-    );
-    for (name, ip) in SERVERS {
-        let _ = write!(
-            out,
-            "\n[[balancer.proxy.backend.server]]\nname = \"{name}\"\naddress = \"{ip}:80\"\ncheck = true\ninter = \"2s\"\nrise = 2\nfall = 3\n"
-        );
-    }
-    out
+pub fn halb_toml(node: &str, ns: &str) -> Result<String> {
+    let server = |(name, ip): &(&str, &str)| ServerSection {
+        name: (*name).to_string(),
+        address: format!("{ip}:80"),
+        check: Some(true),
+        inter: Some(duration("2s")),
+        rise: Some(2),
+        fall: Some(3),
+        ..ServerSection::default()
+    };
+    let proxy = ProxySection {
+        frontend: vec![FrontendSection {
+            name: "www".into(),
+            bind: format!("*:{HALB_PORT}"),
+            default_backend: "web".into(),
+            maxconn: Some(4096),
+        }],
+        backend: vec![BackendSection {
+            name: "web".into(),
+            balance: Some("roundrobin".into()),
+            server: SERVERS.iter().map(server).collect(),
+            ..BackendSection::default()
+        }],
+        timeout: TimeoutSection {
+            connect: Some(duration("5s")),
+            client: Some(duration("50s")),
+            server: Some(duration("50s")),
+            http_request: Some(duration("10s")),
+            ..TimeoutSection::default()
+        },
+        retries: Some(3),
+        redispatch: Some(true),
+    };
+    let file = ConfigFile {
+        daemon: DaemonSection { log_level: Some("warn".into()), ..halb_config::daemon(node) },
+        host: None,
+        balancer: vec![BalancerSection {
+            name: "bal".into(),
+            netns: ns.to_string(),
+            proxy_threads: Some(1),
+            proxy: Some(proxy),
+            ..BalancerSection::default()
+        }],
+    };
+    halb_config::to_toml("halb for `cargo xtask bench proxy`", &file)
 }
 
 fn nginx_conf(dir: &str, name: &str) -> String {
@@ -752,21 +785,19 @@ fn measure(
 fn build(env: &mut Env, args: &ProxyArgs) -> Result<()> {
     std::fs::write(env.dir.join("pace.lua"), pace_script(args.pace_ms))?;
     let sw = env.add_ns("sw")?;
-    sys::ip_ns(&sw, &["link", "add", "br0", "type", "bridge"])?;
-    sys::ip_ns(&sw, &["link", "set", "br0", "up"])?;
+    topology::add_bridge(&sw, "br0", None, &[])?;
+    topology::set_up(&sw, "br0")?;
     let mut nodes: Vec<(&str, String)> =
         vec![(CLIENT.0, CLIENT.1.to_string()), ("bal", format!("{BAL_IP}/24"))];
     nodes.extend(SERVERS.iter().map(|(n, ip)| (*n, format!("{ip}/24"))));
     for (i, (node, addr)) in nodes.iter().enumerate() {
         let ns = env.add_ns(node)?;
         let port = format!("p{i}");
-        sys::ip_ns(
-            &ns,
-            &["link", "add", "eth0", "type", "veth", "peer", "name", &port, "netns", &sw],
-        )?;
-        sys::ip_ns(&sw, &["link", "set", &port, "master", "br0", "up"])?;
-        sys::ip_ns(&ns, &["addr", "add", addr, "dev", "eth0"])?;
-        sys::ip_ns(&ns, &["link", "set", "eth0", "up"])?;
+        Veth { ns: &ns, name: "eth0", peer: &port, peer_ns: Some(&sw), ..Veth::default() }
+            .create()?;
+        topology::attach_up(&sw, &port, "br0")?;
+        topology::add_address(&ns, addr, "eth0")?;
+        topology::set_up(&ns, "eth0")?;
         env.sysctl(
             &ns,
             &[
@@ -868,7 +899,7 @@ fn start_stack(
             let bin = halb.context("no halb binary")?;
             let node = env.ns("bal");
             let cfg = env.dir.join("halb.toml");
-            std::fs::write(&cfg, halb_toml(&node, &env.ns("bal")))?;
+            std::fs::write(&cfg, halb_toml(&node, &env.ns("bal"))?)?;
             env.add_pins(PathBuf::from(format!("/sys/fs/bpf/halb/{node}")));
             let argv = vec![
                 "taskset".into(),
@@ -1122,15 +1153,17 @@ mod tests {
         assert!(h.contains("nbthread 1\n") && h.contains("maxconn 8000\n"), "{h}");
         assert!(h.contains("server s3 172.16.1.13:80 check inter 2s rise 2 fall 3\n"), "{h}");
         assert!(h.contains("balance roundrobin") && h.contains("bind *:8001"));
-        let t = halb_toml("hbp-bal", "hbp-bal");
-        let v: toml::Value = toml::from_str(&t).unwrap();
-        let bal = &v["balancer"][0];
-        assert_eq!(bal["proxy_threads"].as_integer(), Some(1));
-        assert_eq!(bal["proxy"]["timeout"]["client"].as_str(), Some("50s"));
-        let servers = bal["proxy"]["backend"][0]["server"].as_array().unwrap();
+        let t = halb_toml("hbp-bal", "hbp-bal").unwrap();
+        let config = halb_config::read_back(&t).unwrap();
+        assert_eq!(config.node, "hbp-bal");
+        let bal = &config.balancers[0];
+        assert_eq!((bal.name.as_str(), bal.proxy_threads), ("bal", 1));
+        let (section, _) = bal.proxy.as_ref().expect("the proxy");
+        assert_eq!(section.timeout.client, Some(duration("50s")));
+        let servers = &section.backend[0].server;
         assert_eq!(servers.len(), 3);
-        assert_eq!(servers[2]["address"].as_str(), Some("172.16.1.13:80"));
-        assert_eq!(servers[0]["fall"].as_integer(), Some(3));
+        assert_eq!(servers[2].address, "172.16.1.13:80");
+        assert_eq!(servers[0].fall, Some(3));
         assert!(nginx_conf("/tmp/hbp", "s2").contains("add_header X-Server s2;"));
     }
 

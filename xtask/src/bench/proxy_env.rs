@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+use crate::harness::topology::Namespaces;
 use crate::lab::sys::{self, Proc};
 
 /// Grace between SIGTERM and SIGKILL when stopping a process of the bench.
@@ -28,7 +29,7 @@ pub struct Env {
     pub prefix: String,
     /// Configs, logs and outputs: `/tmp/<prefix>` (kept when the bench fails).
     pub dir: PathBuf,
-    namespaces: Vec<String>,
+    namespaces: Namespaces,
     procs: Vec<(String, Proc)>,
     pins: Vec<PathBuf>,
     keep_dir: bool,
@@ -72,7 +73,7 @@ impl Env {
         Ok(Env {
             prefix: prefix.to_string(),
             dir,
-            namespaces: Vec::new(),
+            namespaces: Namespaces::default(),
             procs: Vec::new(),
             pins: Vec::new(),
             keep_dir: false,
@@ -87,18 +88,13 @@ impl Env {
     /// Creates `PREFIX-name` with loopback up and IPv6 off (no DAD or solicitations).
     pub fn add_ns(&mut self, name: &str) -> Result<String> {
         let ns = self.ns(name);
-        sys::ip(&["netns", "add", &ns])?;
-        self.namespaces.push(ns.clone());
-        sys::ip_ns(&ns, &["link", "set", "lo", "up"])?;
-        for key in ["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"] {
-            sys::ns_exec(&ns, "sysctl", &["-qw", key])?;
-        }
+        self.namespaces.add(&ns)?;
         Ok(ns)
     }
 
     /// `sysctl -w` inside one of the bench's namespaces (per-namespace keys only).
     pub fn sysctl(&self, ns: &str, keys: &[&str]) -> Result<()> {
-        if !self.namespaces.iter().any(|n| n == ns) {
+        if !self.namespaces.contains(ns) {
             bail!("{ns} is not a namespace of this bench");
         }
         for key in keys {
@@ -165,19 +161,8 @@ impl Drop for Env {
             }
         }
         // Anything still inside our namespaces was started by this bench (e.g. a client a
-        // timeout killed the parent of).
-        for ns in &self.namespaces {
-            for pid in sys::netns_pids(ns) {
-                if let Some(p) = Proc::of_pid(pid) {
-                    let _ = p.kill();
-                }
-            }
-        }
-        for ns in self.namespaces.iter().rev() {
-            if let Err(e) = sys::ip(&["netns", "del", ns]) {
-                eprintln!("{e:#}");
-            }
-        }
+        // timeout killed the parent of): the guard kills it, then removes the namespaces.
+        self.namespaces.remove_all();
         for pin in &self.pins {
             let _ = std::fs::remove_dir_all(pin);
         }

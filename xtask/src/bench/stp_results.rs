@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use super::outage::{ms, Stats};
 use super::report::{self, Target};
-use super::stp::{BenchStack, Scenario};
 use super::stp_loops::Echoes;
+use super::stp_plan::{BenchStack, Scenario};
 use super::vrrp::stats_cell;
 
 /// halb's STP mode may differ from the kernel's median link-down outage by this share.

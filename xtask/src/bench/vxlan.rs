@@ -30,15 +30,20 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 use clap::{Args, ValueEnum};
+use halb::vxlan::VxlanReport;
 
 use super::proxy_env::{self, argv, fmt_sig, ratio_cell, CpuTimes, Env};
 use super::report::{self, Target};
 use super::vxlan_iperf::{self, RateSearch, Step, TcpResult, UdpResult};
 use crate::daemon_build::{self, Profile};
+use crate::harness::halb_config::{self, ConfigFile, DaemonSection, HostSection, VxlanSection};
+use crate::harness::topology::{self, Veth};
 use crate::lab::sys;
 
 const VNI: u32 = 42;
 const SERVER_IP: &str = "10.0.0.11";
+/// MTU of the inner links: the frames a 1500-byte underlay can carry through the tunnel.
+const INNER_MTU: u32 = 1450;
 /// The VXLAN targets: packets/s and TCP throughput relative to the kernel.
 const PPS_TARGET: f64 = 1.5;
 const TCP_TARGET: f64 = 1.0;
@@ -379,6 +384,29 @@ fn underlay(host: usize) -> String {
     format!("172.16.1.{}", 150 + host)
 }
 
+/// halb's config on host `host` (namespace `node`): only the host's VXLAN tunnel, from its
+/// external bridge's underlay address to the other host's, into its internal bridge.
+fn halb_toml(node: &str, host: usize) -> Result<String> {
+    let vxlan = VxlanSection {
+        vni: i64::from(VNI),
+        local: underlay(host),
+        underlay: "vswout".into(),
+        bridge: "vswin".into(),
+        remotes: vec![underlay(1 - host)],
+        ..VxlanSection::default()
+    };
+    let file = ConfigFile {
+        daemon: DaemonSection { log_level: Some("warn".into()), ..halb_config::daemon(node) },
+        host: Some(HostSection {
+            netns: Some(node.to_string()),
+            vxlan: Some(vxlan),
+            ..HostSection::default()
+        }),
+        balancer: Vec::new(),
+    };
+    halb_config::to_toml("halb for `cargo xtask bench vxlan`", &file)
+}
+
 fn endpoint(host: usize) -> (String, String) {
     (format!("10.0.0.{}", 10 * host + 1), format!("02:00:00:00:{host:02x}:01"))
 }
@@ -575,34 +603,35 @@ impl Bench<'_> {
     /// The topology of tests/vxlan.rs with one endpoint per host.
     fn build(&mut self) -> Result<()> {
         let sw = self.env.add_ns("sw")?;
-        sys::ip_ns(&sw, &["link", "add", "br0", "type", "bridge"])?;
-        sys::ip_ns(&sw, &["link", "set", "br0", "up"])?;
+        topology::add_bridge(&sw, "br0", None, &[])?;
+        topology::set_up(&sw, "br0")?;
         for host in 0..2 {
             let ns = self.env.add_ns(&format!("h{host}"))?;
             for bridge in ["vswout", "vswin"] {
-                sys::ip_ns(&ns, &["link", "add", bridge, "type", "bridge"])?;
-                sys::ip_ns(&ns, &["link", "set", bridge, "up"])?;
+                topology::add_bridge(&ns, bridge, None, &[])?;
+                topology::set_up(&ns, bridge)?;
             }
-            sys::ip_ns(&ns, &["addr", "add", &format!("{}/24", underlay(host)), "dev", "vswout"])?;
+            topology::add_address(&ns, &format!("{}/24", underlay(host)), "vswout")?;
             let port = format!("p{host}");
-            sys::ip_ns(
-                &ns,
-                &["link", "add", "up0", "type", "veth", "peer", "name", &port, "netns", &sw],
-            )?;
-            sys::ip_ns(&ns, &["link", "set", "up0", "master", "vswout", "up"])?;
-            sys::ip_ns(&sw, &["link", "set", &port, "master", "br0", "up"])?;
+            Veth { ns: &ns, name: "up0", peer: &port, peer_ns: Some(&sw), ..Veth::default() }
+                .create()?;
+            topology::attach_up(&ns, "up0", "vswout")?;
+            topology::attach_up(&sw, &port, "br0")?;
             let (address, mac) = endpoint(host);
             let end = self.env.add_ns(&format!("e{host}"))?;
-            sys::ip_ns(
-                &end,
-                &[
-                    "link", "add", "eth0", "address", &mac, "mtu", "1450", "type", "veth", "peer",
-                    "name", "e0", "mtu", "1450", "netns", &ns,
-                ],
-            )?;
-            sys::ip_ns(&ns, &["link", "set", "e0", "master", "vswin", "up"])?;
-            sys::ip_ns(&end, &["addr", "add", &format!("{address}/24"), "dev", "eth0"])?;
-            sys::ip_ns(&end, &["link", "set", "eth0", "up"])?;
+            Veth {
+                ns: &end,
+                name: "eth0",
+                address: Some(&mac),
+                mtu: Some(INNER_MTU),
+                peer: "e0",
+                peer_mtu: Some(INNER_MTU),
+                peer_ns: Some(&ns),
+            }
+            .create()?;
+            topology::attach_up(&ns, "e0", "vswin")?;
+            topology::add_address(&end, &format!("{address}/24"), "eth0")?;
+            topology::set_up(&end, "eth0")?;
         }
         Ok(())
     }
@@ -655,14 +684,7 @@ impl Bench<'_> {
                 for host in 0..2 {
                     let node = self.host(host);
                     let cfg = self.env.dir.join(format!("h{host}.toml"));
-                    std::fs::write(
-                        &cfg,
-                        format!(
-                            "[daemon]\nnode = \"{node}\"\nlog_level = \"warn\"\n\n[host]\nnetns = \"{node}\"\n\n[host.vxlan]\nvni = {VNI}\nlocal = \"{}\"\nunderlay = \"vswout\"\nbridge = \"vswin\"\nremotes = [\"{}\"]\n",
-                            underlay(host),
-                            underlay(1 - host)
-                        ),
-                    )?;
+                    std::fs::write(&cfg, halb_toml(&node, host)?)?;
                     self.env.add_pins(PathBuf::from(format!("/sys/fs/bpf/halb/{node}")));
                     let argv = vec![
                         bin.display().to_string(),
@@ -679,7 +701,7 @@ impl Bench<'_> {
                     let ok = sys::wait_until(
                         Duration::from_secs(20),
                         Duration::from_millis(100),
-                        || self.halb_stats(host).is_some_and(|s| s["state"] == "running"),
+                        || self.halb_stats(host).is_some_and(|s| s.state == "running"),
                     );
                     ensure!(
                         ok,
@@ -691,28 +713,32 @@ impl Bench<'_> {
             Tunnel::Flat => {
                 for host in 0..2 {
                     let ns = self.host(host);
-                    sys::ip_ns(
-                        &ns,
-                        &[
-                            "link", "add", "flat0", "mtu", "1450", "type", "veth", "peer", "name",
-                            "flat1",
-                        ],
-                    )?;
-                    sys::ip_ns(&ns, &["link", "set", "flat0", "master", "vswin", "up"])?;
-                    sys::ip_ns(&ns, &["link", "set", "flat1", "master", "vswout", "up"])?;
+                    let flat = Veth {
+                        ns: &ns,
+                        name: "flat0",
+                        mtu: Some(INNER_MTU),
+                        peer: "flat1",
+                        ..Veth::default()
+                    };
+                    flat.create()?;
+                    topology::attach_up(&ns, "flat0", "vswin")?;
+                    topology::attach_up(&ns, "flat1", "vswout")?;
                 }
             }
             Tunnel::Wire => {
                 let (h0, h1) = (self.host(0), self.host(1));
-                sys::ip_ns(
-                    &h0,
-                    &[
-                        "link", "add", "wire0", "mtu", "1450", "type", "veth", "peer", "name",
-                        "wire1", "mtu", "1450", "netns", &h1,
-                    ],
-                )?;
-                sys::ip_ns(&h0, &["link", "set", "wire0", "master", "vswin", "up"])?;
-                sys::ip_ns(&h1, &["link", "set", "wire1", "master", "vswin", "up"])?;
+                Veth {
+                    ns: &h0,
+                    name: "wire0",
+                    mtu: Some(INNER_MTU),
+                    peer: "wire1",
+                    peer_mtu: Some(INNER_MTU),
+                    peer_ns: Some(&h1),
+                    ..Veth::default()
+                }
+                .create()?;
+                topology::attach_up(&h0, "wire0", "vswin")?;
+                topology::attach_up(&h1, "wire1", "vswin")?;
             }
         }
         self.current = Some(t);
@@ -758,7 +784,7 @@ impl Bench<'_> {
         self.env.dir.join("halb-run").display().to_string()
     }
 
-    fn halb_stats(&self, host: usize) -> Option<serde_json::Value> {
+    fn halb_stats(&self, host: usize) -> Option<VxlanReport> {
         let bin = self.halb.as_ref()?.display().to_string();
         let node = self.host(host);
         let out = sys::run(
@@ -766,16 +792,15 @@ impl Bench<'_> {
             &["vxlan", "stats", "--json", "--node", &node, "--run-dir", &self.run_dir()],
         )
         .ok()?;
-        let v: serde_json::Value = serde_json::from_str(&out).ok()?;
-        v.get(0).cloned()
+        let reports: Vec<VxlanReport> = serde_json::from_str(&out).ok()?;
+        reports.into_iter().next()
     }
 
     /// halb's (packets, bytes) of `event` ("encapsulated", "decapsulated") on `host`.
     fn halb_event(&self, host: usize, event: &str) -> (u64, u64) {
-        self.halb_stats(host).map_or((0, 0), |s| {
-            let c = &s["counters"][event];
-            (c["packets"].as_u64().unwrap_or(0), c["bytes"].as_u64().unwrap_or(0))
-        })
+        self.halb_stats(host)
+            .and_then(|s| s.counters.get(event).map(|c| (c.packets, c.bytes)))
+            .unwrap_or((0, 0))
     }
 
     /// Drops halb counted on either host, if any.
@@ -783,11 +808,8 @@ impl Bench<'_> {
         let mut parts = Vec::new();
         for host in 0..2 {
             let stats = self.halb_stats(host)?;
-            for (reason, c) in stats["drops"].as_object()? {
-                let n = c["packets"].as_u64().unwrap_or(0);
-                if n > 0 {
-                    parts.push(format!("h{host} {reason} {n}"));
-                }
+            for (reason, c) in stats.drops.iter().filter(|(_, c)| c.packets > 0) {
+                parts.push(format!("h{host} {reason} {}", c.packets));
             }
         }
         (!parts.is_empty()).then(|| format!("halb counted drops: {}", parts.join(", ")))
@@ -1086,6 +1108,21 @@ fn perf_cycles_work() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn halb_config_is_the_tunnel_of_each_host() {
+        for host in 0..2 {
+            let t = halb_toml(&format!("hbv-h{host}"), host).unwrap();
+            let config = halb_config::read_back(&t).unwrap();
+            let role = config.host.expect("the host role");
+            assert_eq!(role.netns.as_deref(), Some(format!("hbv-h{host}").as_str()));
+            let v = role.vxlan.expect("the tunnel");
+            assert_eq!(v.vni, VNI);
+            assert_eq!(v.local.to_string(), underlay(host));
+            assert_eq!(v.remotes, [underlay(1 - host).parse::<std::net::Ipv4Addr>().unwrap()]);
+            assert_eq!((v.underlay.as_str(), v.bridge.as_str()), ("vswout", "vswin"));
+        }
+    }
 
     #[expect(
         clippy::unnecessary_wraps,

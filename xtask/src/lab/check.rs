@@ -19,6 +19,7 @@ use super::health::{self, vip_addr};
 use super::kernel;
 use super::plan::{Component, Impl};
 use super::probe::{self, secs, Prober, Reply};
+use super::reports;
 use super::rundir::{Lab, LabConfig};
 use super::stp::{self, Role};
 use super::sys;
@@ -432,7 +433,7 @@ pub fn proxy_servers(lab: &Lab, config: &LabConfig, bal: &str) -> Result<BTreeMa
     let b = topo::balancer(bal).with_context(|| format!("no balancer {bal:?}"))?;
     match config.stack.get(Component::Proxy, bal) {
         Impl::Classic => kernel::haproxy_servers(lab, bal),
-        Impl::Halb => daemon::proxy_servers(lab, b),
+        Impl::Halb => reports::proxy_servers(lab, b),
     }
 }
 
@@ -677,7 +678,7 @@ fn check_vxlan(ctx: &mut Ctx) -> Result<()> {
     ));
     for host in topo::HOSTS {
         if ctx.config.stack.get(Component::Vxlan, host) == Impl::Halb {
-            let v = daemon::vxlan_summary(lab, host)?;
+            let v = reports::vxlan_summary(lab, host)?;
             ensure!(
                 v.encapsulated > 0 && v.decapsulated > 0,
                 "halb's VXLAN on {host} did not carry the traffic: {v}"

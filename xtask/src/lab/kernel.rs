@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use serde_json::Value;
+use halb::control::stp::StpReport;
 
-use super::daemon;
 use super::plan::{Component, Impl};
+use super::reports;
 use super::rundir::Lab;
 use super::stp::{self, BridgeId, BridgeSpec, Net, PortSpec, Role, Tree};
 use super::sys;
@@ -160,8 +160,7 @@ const PORT_ATTRS: [&str; 6] =
 pub fn read_bridge(lab: &Lab, bridge: &topo::Bridge) -> Result<BridgeState> {
     let halb = lab.config().is_ok_and(|c| c.stack.get(Component::Stp, bridge.name) == Impl::Halb);
     if halb {
-        let reports = daemon::query_json(lab, bridge.node, &["stp", "show"])?;
-        parse_halb(bridge.name, &reports)
+        parse_halb(bridge.name, &reports::stp(lab, bridge.node)?)
     } else {
         read_sysfs(lab, bridge)
     }
@@ -183,38 +182,27 @@ fn parse_halb_port_id(s: &str) -> Result<u16> {
 /// state becomes the kernel's: a discarding alternate or backup port is `blocking`, a
 /// discarding root or designated port is on its way (`listening`), a disabled role is
 /// `disabled` (link down).
-pub fn parse_halb(bridge: &str, reports: &Value) -> Result<BridgeState> {
+pub fn parse_halb(bridge: &str, reports: &[StpReport]) -> Result<BridgeState> {
     let r = reports
-        .as_array()
-        .and_then(|all| all.iter().find(|r| r["bridge"].as_str() == Some(bridge)))
+        .iter()
+        .find(|r| r.bridge == bridge)
         .with_context(|| format!("halb reports no STP bridge {bridge}"))?;
-    let text = |v: &Value, k: &str| -> Result<String> {
-        v[k].as_str()
-            .map(String::from)
-            .with_context(|| format!("{bridge}: no {k} in halb's report"))
-    };
-    if r["state"].as_str() != Some("running") {
-        bail!("halb's STP on {bridge} is {}", r["state"].as_str().unwrap_or("?"));
+    if r.state != "running" {
+        bail!("halb's STP on {bridge} is {}", r.state);
     }
-    let num = |v: &Value, k: &str| -> Result<u32> {
-        v[k].as_u64()
-            .and_then(|n| u32::try_from(n).ok())
-            .with_context(|| format!("{bridge}: no {k} in halb's report"))
-    };
     let mut out = BridgeState {
         name: bridge.to_string(),
-        id: stp::parse_bridge_id(&text(r, "bridge_id")?)?,
-        root_id: stp::parse_bridge_id(&text(r, "root_id")?)?,
+        id: stp::parse_bridge_id(&r.bridge_id)?,
+        root_id: stp::parse_bridge_id(&r.root_id)?,
         root_port: 0,
-        root_cost: num(r, "root_path_cost")?,
+        root_cost: r.root_path_cost,
         ports: Vec::new(),
-        by: format!("halb {}", r["protocol"].as_str().unwrap_or("?")),
+        by: format!("halb {}", r.protocol),
     };
-    let root_port = r["root_port"].as_str();
-    for p in r["ports"].as_array().context("no ports in halb's report")? {
-        let name = text(p, "name")?;
-        let id = parse_halb_port_id(&text(p, "port_id")?)?;
-        let role: &'static str = match text(p, "role")?.as_str() {
+    for p in &r.ports {
+        let name = p.name.clone();
+        let id = parse_halb_port_id(&p.port_id)?;
+        let role: &'static str = match p.role.as_str() {
             "Root" => "root",
             "Designated" => "designated",
             "Alternate" => "alternate",
@@ -222,7 +210,7 @@ pub fn parse_halb(bridge: &str, reports: &Value) -> Result<BridgeState> {
             "Disabled" => "disabled",
             other => bail!("{bridge}:{name}: unknown role {other:?}"),
         };
-        let state = match (text(p, "state")?.as_str(), role) {
+        let state = match (p.state.as_str(), role) {
             ("forwarding", _) => PortStateKind::Forwarding,
             ("learning", _) => PortStateKind::Learning,
             (_, "disabled") | ("disabled", _) => PortStateKind::Disabled,
@@ -230,17 +218,17 @@ pub fn parse_halb(bridge: &str, reports: &Value) -> Result<BridgeState> {
             _ => PortStateKind::Listening,
         };
         let no = id & 0xfff;
-        if root_port == Some(name.as_str()) {
+        if r.root_port.as_deref() == Some(name.as_str()) {
             out.root_port = no;
         }
         out.ports.push(PortState {
             name,
             id,
             no,
-            cost: num(p, "path_cost")?,
+            cost: p.path_cost,
             state,
-            designated_bridge: stp::parse_bridge_id(&text(p, "designated_bridge")?)?,
-            designated_port: parse_halb_port_id(&text(p, "designated_port")?)?,
+            designated_bridge: stp::parse_bridge_id(&p.designated_bridge)?,
+            designated_port: parse_halb_port_id(&p.designated_port)?,
             halb_role: Some(role),
         });
     }
@@ -368,7 +356,7 @@ pub fn vip_holders(lab: &Lab) -> Vec<&'static str> {
 
 /// haproxy's server states (`UP`, `DOWN`, `UP 1/2`, ...) from its stats socket.
 pub fn haproxy_servers(lab: &Lab, bal: &str) -> Result<BTreeMap<String, String>> {
-    let path = super::services::haproxy_socket(lab, bal);
+    let path = super::configs::classic::haproxy_socket(lab, bal);
     let mut s = UnixStream::connect(&path)
         .with_context(|| format!("haproxy stats socket {}", path.display()))?;
     s.set_read_timeout(Some(Duration::from_secs(2)))?;
@@ -390,7 +378,7 @@ pub fn parse_haproxy_stat(text: &str) -> Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for line in lines {
         let f: Vec<&str> = line.split(',').collect();
-        if f.len() > st && f[px] == super::services::PROXY.backend && f[sv] != "BACKEND" {
+        if f.len() > st && f[px] == super::configs::PROXY.backend && f[sv] != "BACKEND" {
             out.insert(f[sv].to_string(), f[st].to_string());
         }
     }
@@ -403,21 +391,36 @@ mod tests {
 
     #[test]
     fn parses_halb_stp_show() {
-        let json: Value = serde_json::json!([{
-            "bridge": "swout1", "state": "running", "protocol": "stp",
-            "bridge_id": "8000.024c41000001", "root_id": "1000.024c41000002",
-            "root_port": "swout2", "root_path_cost": 100,
-            "ports": [
-                {"name": "host1", "port_id": "8.002", "role": "Alternate", "state": "blocking",
-                 "path_cost": 100, "designated_bridge": "8000.024c41000003", "designated_port": "8.001"},
-                {"name": "swout2", "port_id": "8.001", "role": "Root", "state": "forwarding",
-                 "path_cost": 100, "designated_bridge": "1000.024c41000002", "designated_port": "8.001"},
-                {"name": "user", "port_id": "8.004", "role": "Disabled", "state": "disabled",
-                 "path_cost": 100, "designated_bridge": "8000.024c41000001", "designated_port": "8.004"},
-                {"name": "host2", "port_id": "8.003", "role": "Designated", "state": "listening",
-                 "path_cost": 100, "designated_bridge": "8000.024c41000001", "designated_port": "8.003"}
-            ]
-        }]);
+        use halb::control::stp::StpPortReport;
+        let port =
+            |name: &str, id: &str, role: &str, state: &str, bridge: &str, designated: &str| {
+                StpPortReport {
+                    name: name.into(),
+                    port_id: id.into(),
+                    role: role.into(),
+                    state: state.into(),
+                    path_cost: 100,
+                    designated_bridge: bridge.into(),
+                    designated_port: designated.into(),
+                    ..StpPortReport::default()
+                }
+            };
+        let json = [StpReport {
+            bridge: "swout1".into(),
+            state: "running".into(),
+            protocol: "stp".into(),
+            bridge_id: "8000.024c41000001".into(),
+            root_id: "1000.024c41000002".into(),
+            root_port: Some("swout2".into()),
+            root_path_cost: 100,
+            ports: vec![
+                port("host1", "8.002", "Alternate", "blocking", "8000.024c41000003", "8.001"),
+                port("swout2", "8.001", "Root", "forwarding", "1000.024c41000002", "8.001"),
+                port("user", "8.004", "Disabled", "disabled", "8000.024c41000001", "8.004"),
+                port("host2", "8.003", "Designated", "listening", "8000.024c41000001", "8.003"),
+            ],
+            ..StpReport::default()
+        }];
         let b = parse_halb("swout1", &json).unwrap();
         assert_eq!(b.by, "halb stp");
         assert_eq!(b.root_port, 1);

@@ -9,6 +9,7 @@ use super::daemon;
 use super::faults;
 use super::kernel;
 use super::plan::{Component, Impl};
+use super::reports;
 use super::rundir::Lab;
 use super::stp;
 use super::sys;
@@ -156,7 +157,7 @@ pub fn status(lab: &Lab) -> Result<()> {
                 }
                 Impl::Halb => {
                     let state = if lab.recorded_proc(host, "halb").is_some_and(sys::Proc::alive) {
-                        daemon::vxlan_summary(lab, host)
+                        reports::vxlan_summary(lab, host)
                             .map_or_else(|e| format!("unreadable: {e:#}"), |v| v.to_string())
                     } else {
                         format!("not running ({host}'s daemon is down)")

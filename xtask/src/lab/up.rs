@@ -1,6 +1,8 @@
 //! `lab up`: namespaces, bridges, veth cables, VXLAN, addresses, services; then wait until
-//! the lab is healthy. Nothing is created in the root namespace: every veth is created inside
-//! a lab namespace with its peer sent straight to the other one.
+//! the lab is healthy. The topology is [`topo`]'s tables, built with
+//! [`crate::harness::topology`]; nothing is created in the root namespace: every veth is
+//! created inside a lab namespace with its peer sent straight to the other one. A failed
+//! build is removed by `lab down`'s teardown (the lab outlives this process).
 
 use std::time::Duration;
 
@@ -9,7 +11,8 @@ use anyhow::{bail, Context, Result};
 use super::plan::{Component, Impl};
 use super::rundir::{Lab, LabConfig};
 use super::sys::{self, ip_ns};
-use super::{down, health, services, topo};
+use super::{configs, down, health, services, topo};
+use crate::harness::topology;
 
 const LOCK_WAIT: Duration = Duration::from_mins(10);
 
@@ -104,20 +107,7 @@ fn build(lab: &Lab, config: &LabConfig) -> Result<()> {
 
 fn create_namespaces(lab: &Lab) -> Result<()> {
     for node in topo::NODES {
-        let ns = lab.ns(node);
-        sys::ip(&["netns", "add", &ns])?;
-        ip_ns(&ns, &["link", "set", "dev", "lo", "up"])?;
-        // IPv6 off: no DAD, MLD or router solicitations cluttering captures and bridges.
-        sys::ns_exec(
-            &ns,
-            "sysctl",
-            &[
-                "-q",
-                "-w",
-                "net.ipv6.conf.all.disable_ipv6=1",
-                "net.ipv6.conf.default.disable_ipv6=1",
-            ],
-        )?;
+        topology::add_namespace(&lab.ns(node))?;
     }
     Ok(())
 }
@@ -125,44 +115,27 @@ fn create_namespaces(lab: &Lab) -> Result<()> {
 fn create_bridges(lab: &Lab, config: &LabConfig) -> Result<()> {
     let (hello, max_age, fwd) = config.timers.seconds();
     for br in &topo::BRIDGES {
-        let ns = lab.ns(br.node);
-        let mut args: Vec<String> = [
-            "link",
-            "add",
-            "name",
-            br.name,
-            "address",
-            br.mac,
-            "type",
-            "bridge",
-            "mcast_snooping",
-            "0",
-        ]
-        .map(String::from)
-        .to_vec();
-        if br.stp {
-            match config.stack.get(Component::Stp, br.name) {
-                Impl::Classic => args.extend([
-                    "stp_state".to_string(),
-                    "1".into(),
-                    "priority".into(),
-                    br.priority.to_string(),
-                    "hello_time".into(),
-                    (hello * 100).to_string(),
-                    "max_age".into(),
-                    (max_age * 100).to_string(),
-                    "forward_delay".into(),
-                    (fwd * 100).to_string(),
-                ]),
-                // Kernel STP off: halb's daemon on the bridge's node runs the tree
-                // (`[[host.bridge]]` with the priority, timers and port costs above).
-                Impl::Halb => args.extend(["stp_state".to_string(), "0".into()]),
-            }
+        let mut settings: Vec<String> = vec!["mcast_snooping".into(), "0".into()];
+        let kernel_stp = br.stp && config.stack.get(Component::Stp, br.name) == Impl::Classic;
+        if kernel_stp {
+            settings.extend([
+                "stp_state".to_string(),
+                "1".into(),
+                "priority".into(),
+                br.priority.to_string(),
+                "hello_time".into(),
+                (hello * 100).to_string(),
+                "max_age".into(),
+                (max_age * 100).to_string(),
+                "forward_delay".into(),
+                (fwd * 100).to_string(),
+            ]);
         } else {
-            args.extend(["stp_state".to_string(), "0".into()]);
+            // Not an STP bridge, or halb's: kernel STP off, the daemon on the bridge's node
+            // runs the tree (`[[host.bridge]]` with the priority, timers and port costs above).
+            settings.extend(["stp_state".to_string(), "0".into()]);
         }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        ip_ns(&ns, &args).with_context(|| format!("creating bridge {}", br.name))?;
+        topology::add_bridge(&lab.ns(br.node), br.name, Some(br.mac), &settings)?;
     }
     Ok(())
 }
@@ -171,22 +144,15 @@ fn create_bridges(lab: &Lab, config: &LabConfig) -> Result<()> {
 fn create_cables(lab: &Lab) -> Result<()> {
     for cable in &topo::CABLES {
         let (a, b) = (cable.a, cable.b);
-        ip_ns(
-            &lab.ns(a.node),
-            &[
-                "link",
-                "add",
-                "name",
-                a.ifname,
-                "type",
-                "veth",
-                "peer",
-                "name",
-                b.ifname,
-                "netns",
-                &lab.ns(b.node),
-            ],
-        )
+        let (ns_a, ns_b) = (lab.ns(a.node), lab.ns(b.node));
+        topology::Veth {
+            ns: &ns_a,
+            name: a.ifname,
+            peer: b.ifname,
+            peer_ns: Some(&ns_b),
+            ..Default::default()
+        }
+        .create()
         .with_context(|| format!("creating cable {}", cable.label()))?;
         for e in cable.ends() {
             let ns = lab.ns(e.node);
@@ -197,7 +163,7 @@ fn create_cables(lab: &Lab) -> Result<()> {
                 )?;
             }
             if let Some(br) = e.bridge.and_then(topo::bridge) {
-                ip_ns(&ns, &["link", "set", "dev", e.ifname, "master", br.name])?;
+                topology::attach(&ns, e.ifname, br.name)?;
                 if br.stp {
                     sys::run(
                         "bridge",
@@ -248,7 +214,7 @@ fn create_vteps(lab: &Lab, config: &LabConfig) -> Result<()> {
                     ],
                 )
                 .with_context(|| format!("creating {} on {}", topo::VXLAN_DEV, v.node))?;
-                ip_ns(&ns, &["link", "set", "dev", topo::VXLAN_DEV, "master", v.bridge])?;
+                topology::attach(&ns, topo::VXLAN_DEV, v.bridge)?;
             }
             // No device: the host's daemon creates its tunnel port (`daemon::TUNNEL_PORT`)
             // in the internal bridge when it starts (`[host.vxlan]`).
@@ -261,30 +227,30 @@ fn create_vteps(lab: &Lab, config: &LabConfig) -> Result<()> {
 fn addresses_and_links_up(lab: &Lab, config: &LabConfig) -> Result<()> {
     for br in &topo::BRIDGES {
         if let Some(addr) = br.addr {
-            ip_ns(&lab.ns(br.node), &["addr", "add", addr, "dev", br.name])?;
+            topology::add_address(&lab.ns(br.node), addr, br.name)?;
         }
     }
     for a in &topo::ADDRESSES {
-        ip_ns(&lab.ns(a.node), &["addr", "add", a.cidr, "dev", a.ifname])?;
+        topology::add_address(&lab.ns(a.node), a.cidr, a.ifname)?;
     }
     for br in &topo::BRIDGES {
-        ip_ns(&lab.ns(br.node), &["link", "set", "dev", br.name, "up"])?;
+        topology::set_up(&lab.ns(br.node), br.name)?;
     }
     for cable in &topo::CABLES {
         for e in cable.ends() {
-            ip_ns(&lab.ns(e.node), &["link", "set", "dev", e.ifname, "up"])?;
+            topology::set_up(&lab.ns(e.node), e.ifname)?;
         }
     }
     for v in &topo::VTEPS {
         if config.stack.get(Component::Vxlan, v.node) == Impl::Classic {
-            ip_ns(&lab.ns(v.node), &["link", "set", "dev", topo::VXLAN_DEV, "up"])?;
+            topology::set_up(&lab.ns(v.node), topo::VXLAN_DEV)?;
         }
     }
     Ok(())
 }
 
 fn start_services(lab: &Lab, config: &LabConfig) -> Result<()> {
-    services::write_configs(lab, config)?;
+    configs::write_configs(lab, config)?;
     for node in topo::NODES {
         let started = services::start_node(lab, config, node)?;
         if !started.is_empty() {

@@ -8,12 +8,12 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
-use serde_json::Value;
+use halb::control::vrrp::VrrpReport;
 
-use super::daemon;
+use super::configs::VRRP_INSTANCE;
 use super::plan::{Component, Impl};
+use super::reports;
 use super::rundir::{Lab, LabConfig};
-use super::services::VRRP_INSTANCE;
 use super::topo;
 
 /// One transition, from either implementation.
@@ -99,41 +99,38 @@ pub fn keepalived_transitions(balancer: &'static str, text: &str, skip: usize) -
 }
 
 /// `halb vrrp status --json` of the daemon on `host` (bounded in time).
-pub fn halb_status(lab: &Lab, host: &str) -> Result<Value> {
-    daemon::query_json(lab, host, &["vrrp", "status"])
+pub fn halb_status(lab: &Lab, host: &str) -> Result<Vec<VrrpReport>> {
+    reports::vrrp(lab, host)
 }
 
 /// The lab's instance of `balancer` in a `halb vrrp status --json` answer.
 #[must_use]
-pub fn halb_instance<'a>(status: &'a Value, balancer: &str) -> Option<&'a Value> {
-    status.as_array()?.iter().find(|i| {
-        i["balancer"].as_str() == Some(balancer) && i["instance"].as_str() == Some(VRRP_INSTANCE)
-    })
+pub fn halb_instance<'a>(status: &'a [VrrpReport], balancer: &str) -> Option<&'a VrrpReport> {
+    status.iter().find(|i| i.balancer == balancer && i.instance == VRRP_INSTANCE)
 }
 
 /// Transitions in an instance's history at or after `since_ms`.
 #[must_use]
 pub fn halb_transitions(
     balancer: &'static str,
-    instance: &Value,
+    instance: &VrrpReport,
     since_ms: u64,
 ) -> Vec<Transition> {
-    let Some(history) = instance["history"].as_array() else { return Vec::new() };
-    history
+    instance
+        .history
         .iter()
-        .filter_map(|r| {
-            let at = r["unix_ms"].as_u64()?;
-            if at < since_ms {
-                return None;
-            }
-            let from = r["from"].as_str().unwrap_or("?");
-            let to = r["to"].as_str().unwrap_or("?");
-            let reason = r["reason"].as_str().unwrap_or("");
-            Some(Transition {
-                balancer,
-                line: format!("{} halb: vrid {} {from} -> {to}: {reason}", utc(at), topo::VRID),
-                to: Some(to.to_string()),
-            })
+        .filter(|r| r.unix_ms >= since_ms)
+        .map(|r| Transition {
+            balancer,
+            line: format!(
+                "{} halb: vrid {} {} -> {}: {}",
+                utc(r.unix_ms),
+                topo::VRID,
+                r.from,
+                r.to,
+                r.reason
+            ),
+            to: Some(r.to.clone()),
         })
         .collect()
 }
@@ -172,7 +169,7 @@ pub fn halb_transition_counts(lab: &Lab, config: &LabConfig) -> Result<Vec<(&'st
             let inst = halb_instance(&status, bal.name).with_context(|| {
                 format!("halb on {} reports no instance of {}", bal.host, bal.name)
             })?;
-            out.push((bal.name, inst["transitions"].as_u64().unwrap_or(0)));
+            out.push((bal.name, inst.transitions));
         }
     }
     Ok(out)
@@ -219,11 +216,8 @@ pub fn summaries(lab: &Lab, config: &LabConfig) -> Vec<Summary> {
                         Summary {
                             balancer: bal.name,
                             runs,
-                            state: inst["state"].as_str().unwrap_or("?").to_string(),
-                            transitions: inst["transitions"]
-                                .as_u64()
-                                .and_then(|n| usize::try_from(n).ok())
-                                .unwrap_or(all.len()),
+                            state: inst.state.clone(),
+                            transitions: usize::try_from(inst.transitions).unwrap_or(all.len()),
                             last: all.last().map(|t| t.line.clone()),
                         }
                     }
@@ -307,16 +301,33 @@ mod tests {
 
     #[test]
     fn halb_history() {
-        let status: Value = serde_json::from_str(
-            r#"[{"balancer":"bal1","instance":"other","history":[]},
-                {"balancer":"bal1","instance":"vrrpext","state":"MASTER","transitions":2,
-                 "history":[
-                   {"unix_ms":1000,"from":"INIT","to":"BACKUP","reason":"startup"},
-                   {"unix_ms":4610,"from":"BACKUP","to":"MASTER","reason":"master down timer expired"}]}]"#,
-        )
-        .unwrap();
+        use halb::control::vrrp::TransitionRecord;
+        let record = |unix_ms, from: &str, to: &str, reason: &str| TransitionRecord {
+            unix_ms,
+            from: from.into(),
+            to: to.into(),
+            reason: reason.into(),
+        };
+        let status = [
+            VrrpReport {
+                balancer: "bal1".into(),
+                instance: "other".into(),
+                ..VrrpReport::default()
+            },
+            VrrpReport {
+                balancer: "bal1".into(),
+                instance: "vrrpext".into(),
+                state: "MASTER".into(),
+                transitions: 2,
+                history: vec![
+                    record(1000, "INIT", "BACKUP", "startup"),
+                    record(4610, "BACKUP", "MASTER", "master down timer expired"),
+                ],
+                ..VrrpReport::default()
+            },
+        ];
         let inst = halb_instance(&status, "bal1").unwrap();
-        assert_eq!(inst["state"], "MASTER");
+        assert_eq!(inst.state, "MASTER");
         assert!(halb_instance(&status, "bal2").is_none());
         let all = halb_transitions("bal1", inst, 0);
         assert_eq!(all.len(), 2);
@@ -326,7 +337,7 @@ mod tests {
         );
         assert_eq!(all[1].to.as_deref(), Some("MASTER"));
         assert_eq!(halb_transitions("bal1", inst, 2000).len(), 1);
-        assert!(halb_transitions("bal1", &Value::Null, 0).is_empty());
-        assert!(halb_instance(&Value::Null, "bal1").is_none());
+        assert!(halb_transitions("bal1", &status[0], 0).is_empty());
+        assert!(halb_instance(&[], "bal1").is_none());
     }
 }
