@@ -27,6 +27,7 @@ pub mod head_tap;
 pub mod headers;
 pub mod health;
 mod idle_io;
+pub mod intermediary;
 pub mod section;
 mod server;
 pub mod stats;

@@ -40,6 +40,10 @@ pub enum Rejection {
     TransferEncodingWithLength,
     #[error("more than one Host")]
     DuplicateHost,
+    #[error("HTTP/1.1 without Host")]
+    MissingHost,
+    #[error("Host is not a host and port")]
+    InvalidHost,
     #[error("CONNECT is not proxied")]
     Connect,
 }
