@@ -201,7 +201,7 @@ async fn r9112_3_2_4_options_with_empty_path_is_sent_as_slash_exception() {
 }
 
 #[tokio::test]
-async fn r9110_7_1_path_and_query_are_forwarded_unchanged() {
+async fn r9110_7_7_path_and_query_are_forwarded_unchanged() {
     let target = "/a/../b%2Fc//d?q=%20x&&y=;z";
     let request = format!("GET {target} HTTP/1.1\r\nHost: h\r\n\r\n");
     let (got, _) = forwarded("target", request.as_bytes()).await;
@@ -552,12 +552,15 @@ async fn r9112_7_1_response_with_bad_chunks_is_cut_and_closed() {
 
 #[tokio::test]
 async fn r9112_6_3_response_shorter_than_its_length_is_cut_and_closed() {
+    cut_response("short body", b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello").await;
+}
+
+/// The origin sends `cut` to `/bad` and closes: the client never gets it as
+/// a complete response, its connection is closed, and the pool is fine.
+async fn cut_response(row: &str, cut: &'static [u8]) {
     let origin = Origin::start(|r| {
         if r.target() == "/bad" {
-            Answer {
-                bytes: b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello".to_vec(),
-                close: true,
-            }
+            Answer { bytes: cut.to_vec(), close: true }
         } else {
             ok("good")
         }
@@ -567,9 +570,9 @@ async fn r9112_6_3_response_shorter_than_its_length_is_cut_and_closed() {
     let mut client = Wire::connect(addr).await;
     client.send(b"GET /bad HTTP/1.1\r\nHost: h\r\n\r\n").await;
     let r = client.response(false).await;
-    assert!(r.as_ref().is_none_or(|r| !r.complete || r.status == 502), "{r:?}");
-    assert!(client.closed().await);
-    pool_still_good("short body", addr).await;
+    assert!(r.as_ref().is_none_or(|r| !r.complete || r.status == 502), "{row}: {r:?}");
+    assert!(client.closed().await, "{row}: left open");
+    pool_still_good(row, addr).await;
     proxy.shutdown().await;
 }
 
@@ -664,4 +667,77 @@ async fn r9110_15_2_2_unrequested_101_is_502() {
     )
     .await;
     assert_eq!(r.map(|r| r.status), Some(502));
+}
+
+/// Deliberate exception: a reverse proxy has no tunnel to offer (RFC 9110
+/// 9.3.6 lets a server refuse CONNECT); 400 rather than 501, as before.
+#[tokio::test]
+async fn r9110_9_3_6_connect_is_refused() {
+    refused("CONNECT", b"CONNECT example:443 HTTP/1.1\r\nHost: example:443\r\n\r\n", 400).await;
+}
+
+/// Deliberate exception to 414: the whole head is bounded (64 KiB), and a
+/// target that does not fit is refused with the head's 431.
+#[tokio::test]
+async fn r9112_3_long_target_gets_431_exception() {
+    let request = format!("GET /{} HTTP/1.1\r\nHost: h\r\n\r\n", "a".repeat(70_000));
+    refused("long target", request.as_bytes(), 431).await;
+    let request = format!("GET /{} HTTP/1.1\r\nHost: h\r\n\r\n", "a".repeat(60_000));
+    let (got, _) = forwarded("60 KB target", request.as_bytes()).await;
+    assert_eq!(got.target().len(), 60_001);
+}
+
+/// Deliberate exception to RFC 9112 appendix C.2.2 ("a proxy server MUST NOT
+/// maintain a persistent connection with an HTTP/1.0 client"): halb is the
+/// origin as far as the client can tell, and forwards neither `Connection`
+/// nor `Keep-Alive`, which is what that rule guards against; like haproxy,
+/// it keeps an HTTP/1.0 connection open when the client asks.
+#[tokio::test]
+async fn r9112_c_2_2_http10_keep_alive_is_kept_exception() {
+    let origin = Origin::echoing().await;
+    let (proxy, addr) = halb(&origin).await;
+    let mut client = Wire::connect(addr).await;
+    for target in ["/a", "/b"] {
+        let request = format!("GET {target} HTTP/1.0\r\nHost: h\r\nConnection: keep-alive\r\n\r\n");
+        client.send(request.as_bytes()).await;
+        let r = client.response(false).await.expect("response");
+        assert_eq!(r.text(), format!("ok {target}"));
+    }
+    assert!(origin.received().iter().all(|r| r.field("connection").is_empty()));
+    proxy.shutdown().await;
+}
+
+#[tokio::test]
+async fn r9110_7_8_upgrade_in_http10_is_ignored() {
+    let request = b"GET / HTTP/1.0\r\nHost: h\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n";
+    let (got, _) = forwarded("1.0 Upgrade", request).await;
+    assert!(got.field("upgrade").is_empty(), "{got:?}");
+}
+
+#[tokio::test]
+async fn r9112_8_chunked_response_cut_before_its_last_chunk_is_closed() {
+    cut_response(
+        "no last chunk",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn r9112_9_3_body_of_a_request_the_proxy_answers_is_not_a_request() {
+    let origin = Origin::echoing().await;
+    let (proxy, addr) = halb(&origin).await;
+    let mut client = Wire::connect(addr).await;
+    let smuggled = "GET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n";
+    let request = format!(
+        "OPTIONS / HTTP/1.1\r\nHost: h\r\nMax-Forwards: 0\r\nContent-Length: {}\r\n\r\n{smuggled}",
+        smuggled.len()
+    );
+    client.send(request.as_bytes()).await;
+    let r = client.response(false).await.expect("answer");
+    assert_eq!(r.status, 200);
+    let rest = client.rest().await;
+    assert!(!rest.contains("smuggled"), "{rest}");
+    assert!(origin.received().is_empty(), "{:?}", origin.received());
+    proxy.shutdown().await;
 }
