@@ -1,5 +1,5 @@
 //! The rows of `docs/http-conformance.md` where halb and haproxy differ,
-//! measured in one run: the same raw requests go to halb and to Debian's
+//! and the deliberate exceptions haproxy shares, measured in one run: the same raw requests go to halb and to Debian's
 //! `/usr/sbin/haproxy` (with the lab's settings, bound to 127.0.0.1), both
 //! in front of the same raw origin, and each answer must be the one the
 //! table documents, so the table cannot drift from either.
@@ -136,6 +136,13 @@ const CASES: &[Case] = &[
         haproxy: "200 0",
     },
     Case {
+        row: "r9110_7_6_1_connection_cannot_remove_host_or_framing_exception",
+        request: b"GET / HTTP/1.1\r\nHost: h\r\nConnection: host\r\n\r\n",
+        look: Look::Field("host"),
+        halb: "200 h",
+        haproxy: "200 h",
+    },
+    Case {
         row: "r9110_9_3_6_connect_is_refused",
         request: b"CONNECT example:443 HTTP/1.1\r\nHost: example:443\r\n\r\n",
         look: Look::Target,
@@ -155,6 +162,13 @@ const CASES: &[Case] = &[
         look: Look::Body,
         halb: "502",
         haproxy: "200 ok",
+    },
+    Case {
+        row: "r9112_5_1_response_whitespace_before_colon_is_502_exception",
+        request: b"GET /space HTTP/1.1\r\nHost: h\r\n\r\n",
+        look: Look::Status,
+        halb: "502",
+        haproxy: "502",
     },
     Case {
         row: "r9112_3_long_target_gets_431_exception",
@@ -186,7 +200,7 @@ static LONG_TARGET: [u8; LONG] = {
 };
 
 /// The origin both proxies use: `/early` gets a 103 first, `/fold` a
-/// folded field, anything else `200 ok`.
+/// folded field, `/space` whitespace before a colon, anything else `200 ok`.
 async fn origin() -> Origin {
     Origin::start(|r| match r.target() {
         "/early" => Answer {
@@ -195,6 +209,10 @@ async fn origin() -> Origin {
         },
         "/fold" => Answer {
             bytes: b"HTTP/1.1 200 OK\r\nX-A: 1\r\n  folded\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+            close: false,
+        },
+        "/space" => Answer {
+            bytes: b"HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nok".to_vec(),
             close: false,
         },
         _ => ok("ok"),
