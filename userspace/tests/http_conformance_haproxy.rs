@@ -1,5 +1,6 @@
-//! The rows of `docs/http-conformance.md` where halb and haproxy differ,
-//! and the deliberate exceptions haproxy shares, measured in one run: the same raw requests go to halb and to Debian's
+//! The rows of `docs/http-conformance.md` that say what haproxy does (where
+//! it refuses as halb does, where it differs, and the deliberate exceptions
+//! it shares), measured in one run: the same raw requests go to halb and to Debian's
 //! `/usr/sbin/haproxy` (with the lab's settings, bound to 127.0.0.1), both
 //! in front of the same raw origin, and each answer must be the one the
 //! table documents, so the table cannot drift from either.
@@ -32,6 +33,8 @@ enum Look {
     Interim,
     /// The client got the final response's body whole.
     Body,
+    /// The same request again on the same connection: `kept` or `closed`.
+    Again,
 }
 
 struct Case {
@@ -44,6 +47,71 @@ struct Case {
 }
 
 const CASES: &[Case] = &[
+    // The same refusal from both.
+    Case {
+        row: "r9112_2_2_bare_cr_in_a_field_is_400",
+        request: b"GET / HTTP/1.1\r\nHost: h\r\nX-A: a\rb\r\n\r\n",
+        look: Look::Status,
+        halb: "400",
+        haproxy: "400",
+    },
+    Case {
+        row: "r9112_2_2_whitespace_before_the_first_field_is_400",
+        request: b"GET / HTTP/1.1\r\n Host: h\r\nX-A: 1\r\n\r\n",
+        look: Look::Status,
+        halb: "400",
+        haproxy: "400",
+    },
+    Case {
+        row: "r9112_2_3_http_version_is_case_sensitive",
+        request: b"GET / http/1.1\r\nHost: h\r\n\r\n",
+        look: Look::Status,
+        halb: "400",
+        haproxy: "400",
+    },
+    Case {
+        row: "r9112_5_1_whitespace_before_colon_is_400",
+        request: b"GET / HTTP/1.1\r\nHost : h\r\n\r\n",
+        look: Look::Status,
+        halb: "400",
+        haproxy: "400",
+    },
+    Case {
+        row: "r9112_5_invalid_field_name_is_400",
+        request: b"GET / HTTP/1.1\r\nHost: h\r\nX@Y: 1\r\n\r\n",
+        look: Look::Status,
+        halb: "400",
+        haproxy: "400",
+    },
+    Case {
+        row: "r9112_3_2_more_than_one_host_is_400",
+        request: b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        look: Look::Status,
+        halb: "400",
+        haproxy: "400",
+    },
+    Case {
+        row: "r9112_6_3_transfer_encoding_not_ending_in_chunked_is_400",
+        request: b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n",
+        look: Look::Status,
+        halb: "400",
+        haproxy: "400",
+    },
+    Case {
+        row: "r9112_6_3_invalid_content_length_is_400",
+        request: b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +5\r\n\r\nhello",
+        look: Look::Status,
+        halb: "400",
+        haproxy: "400",
+    },
+    Case {
+        row: "r9112_6_3_differing_content_lengths_are_400",
+        request: b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+        look: Look::Status,
+        halb: "400",
+        haproxy: "400",
+    },
+    // Where they differ, or share an exception.
     Case {
         row: "r9112_3_2_http11_without_host_is_400",
         request: b"GET / HTTP/1.1\r\n\r\n",
@@ -134,6 +202,13 @@ const CASES: &[Case] = &[
         look: Look::Field("max-forwards"),
         halb: "200 -",
         haproxy: "200 0",
+    },
+    Case {
+        row: "r9112_c_2_2_http10_keep_alive_is_kept_exception",
+        request: b"GET / HTTP/1.0\r\nHost: h\r\nConnection: keep-alive\r\n\r\n",
+        look: Look::Again,
+        halb: "200 kept",
+        haproxy: "200 kept",
     },
     Case {
         row: "r9110_7_6_1_connection_cannot_remove_host_or_framing_exception",
@@ -284,6 +359,11 @@ async fn measure(proxy: SocketAddr, origin: &Origin, case: &Case) -> String {
             Some(r) => r.text(),
             None => return status.to_string(),
         },
+        Look::Again => {
+            client.send(case.request).await;
+            let again = client.response(false).await.is_some_and(|r| r.status == 200);
+            if again { "kept" } else { "closed" }.to_owned()
+        }
     };
     format!("{status} {seen}")
 }
