@@ -218,14 +218,14 @@ const CASES: &[Case] = &[
         haproxy: "200 h",
     },
     Case {
-        row: "r9110_9_3_6_connect_is_refused",
+        row: "r9110_9_3_6_connect_is_refused_exception",
         request: b"CONNECT example:443 HTTP/1.1\r\nHost: example:443\r\n\r\n",
         look: Look::Target,
         halb: "400 -",
         haproxy: "200 example:443",
     },
     Case {
-        row: "r9110_15_2_1xx_from_the_origin_is_not_forwarded",
+        row: "r9110_15_2_1xx_from_the_origin_is_not_forwarded_exception",
         request: b"GET /early HTTP/1.1\r\nHost: h\r\n\r\n",
         look: Look::Interim,
         halb: "200 0",
