@@ -3,7 +3,8 @@
 //!
 //! Data flow: [`frontend`] accepts a client connection and runs a hyper
 //! server on it; each request goes to [`forward`], which checks and
-//! rewrites the head ([`headers`]; size limits in `head_limits`), asks the [`backend`] for a slot on a
+//! rewrites the head ([`headers`]; size limits in `head_limits`; [`intermediary`] for
+//! what RFC 9110 asks of a gateway: Host, Via, Max-Forwards), asks the [`backend`] for a slot on a
 //! server chosen by the pure [`balance`] policy, takes a pooled or new
 //! connection ([`upstream`]) and streams both bodies ([`body`]); a 101 to
 //! an `Upgrade` request turns the exchange into a [`tunnel`]. Health
@@ -28,6 +29,7 @@ pub mod head_tap;
 pub mod headers;
 pub mod health;
 mod idle_io;
+pub mod intermediary;
 pub mod section;
 mod server;
 pub mod stats;

@@ -45,7 +45,12 @@ async fn large_bodies_stream_both_ways_with_bounded_memory() {
 
     // Download: the server generates, the client counts.
     let response = client
-        .send(Request::get(format!("/big/{SIZE}")).body(support::full(Bytes::new())).unwrap())
+        .send(
+            Request::get(format!("/big/{SIZE}"))
+                .header("host", "h")
+                .body(support::full(Bytes::new()))
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
@@ -53,8 +58,10 @@ async fn large_bodies_stream_both_ways_with_bounded_memory() {
     assert_eq!(len, SIZE);
 
     // Upload, echoed back while it is still being sent (chunked both ways).
-    let response =
-        client.send(Request::post("/echo").body(generated(SIZE)).unwrap()).await.unwrap();
+    let response = client
+        .send(Request::post("/echo").header("host", "h").body(generated(SIZE)).unwrap())
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let (len, up_sum) = drain(response.into_body()).await;
     assert_eq!(len, SIZE);

@@ -6,14 +6,19 @@
 //! - the header policy never panics, refuses both framings at once, and
 //!   leaves no hop-by-hop header (nor one `Connection` lists) in what goes
 //!   to a server, whose target is origin-form HTTP/1.1 with the client last
-//!   in `X-Forwarded-For`; a protocol switch is only ever HTTP/1.1.
+//!   in `X-Forwarded-For`; a protocol switch is only ever HTTP/1.1;
+//! - the intermediary rules never panic: an HTTP/1.1 head without `Host` is
+//!   refused, `Max-Forwards` of `OPTIONS`/`TRACE` counts down by one (0:
+//!   answered here) and no other method's changes, `Via` ends with this hop,
+//!   and the head's fields read as a response never keep both framings.
 #![no_main]
 
 use std::net::SocketAddr;
 
 use halb::proxy::head_tap::Tap;
 use halb::proxy::headers::{self, HOP_BY_HOP, PROTECTED};
-use hyper::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use halb::proxy::intermediary::{self, Hops};
+use hyper::header::{CONNECTION, CONTENT_LENGTH, HOST, MAX_FORWARDS, TRANSFER_ENCODING, VIA};
 use hyper::{Method, Request, Uri, Version};
 use libfuzzer_sys::fuzz_target;
 
@@ -56,6 +61,17 @@ fuzz_target!(|data: &[u8]| {
     if parts.headers.contains_key(TRANSFER_ENCODING) && parts.headers.contains_key(CONTENT_LENGTH) {
         assert!(framing.is_err(), "both framings accepted");
     }
+    let host = intermediary::check_host(parts.version, &parts.headers);
+    if parts.version == Version::HTTP_11 && !parts.headers.contains_key(HOST) {
+        assert!(host.is_err(), "HTTP/1.1 without Host accepted");
+    }
+    check_max_forwards(&mut parts);
+    let mut as_response = parts.headers.clone();
+    intermediary::drop_length_of_coded_response(&mut as_response);
+    assert!(
+        !(as_response.contains_key(TRANSFER_ENCODING) && as_response.contains_key(CONTENT_LENGTH)),
+        "a coded response kept its length"
+    );
     let upgrade = headers::upgrade_request(parts.version, &parts.headers);
     assert!(upgrade.is_none() || parts.version == Version::HTTP_11, "HTTP/1.0 upgrade");
     let _ = headers::replayable(&parts.method, &parts.headers);
@@ -70,6 +86,12 @@ fuzz_target!(|data: &[u8]| {
         .collect();
 
     let client: SocketAddr = CLIENT.parse().unwrap();
+    let received = parts.version;
+    intermediary::append_via(&mut parts.headers, received);
+    if let Some(via) = parts.headers.get(VIA) {
+        let hop = if received == Version::HTTP_10 { "1.0 halb" } else { "1.1 halb" };
+        assert!(via.as_bytes().ends_with(hop.as_bytes()), "Via {via:?} does not end with {hop}");
+    }
     headers::prepare_request(&mut parts, client);
     for name in HOP_BY_HOP {
         assert!(!parts.headers.contains_key(name), "{name} forwarded");
@@ -91,3 +113,24 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(parts.headers[CONNECTION], "upgrade");
     }
 });
+
+/// `Max-Forwards` of `OPTIONS` and `TRACE` goes down by one, or the request
+/// is answered here at 0; any other method's value is left alone.
+fn check_max_forwards(parts: &mut hyper::http::request::Parts) {
+    let before = parts.headers.get(MAX_FORWARDS).cloned();
+    let hops = intermediary::max_forwards(&parts.method, &mut parts.headers);
+    let after = parts.headers.get(MAX_FORWARDS).cloned();
+    let counted = matches!(parts.method, Method::OPTIONS | Method::TRACE);
+    let number = before.as_ref().and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+    match (counted, number) {
+        (true, Some(0)) => assert_eq!(hops, Hops::AnswerHere),
+        (true, Some(n)) => {
+            assert_eq!(hops, Hops::Forward);
+            assert_eq!(after.and_then(|v| v.to_str().ok()?.parse::<u64>().ok()), Some(n - 1));
+        }
+        _ => {
+            assert_eq!(hops, Hops::Forward);
+            assert_eq!(before, after, "Max-Forwards changed");
+        }
+    }
+}

@@ -38,6 +38,7 @@ use tracing::{debug, warn};
 use super::backend::{Backend, NoSlot};
 use super::body::{local, ClientBody, Guarded, ProxyBody};
 use super::headers;
+use super::intermediary::{self, Hops, ALLOW};
 use super::server::{Sender, Slot};
 use super::tunnel;
 use super::upstream::{self, Lease};
@@ -76,13 +77,19 @@ impl Forwarder {
 
     async fn forward(&self, req: Request<Incoming>, client: SocketAddr) -> Response<ProxyBody> {
         let (mut parts, body) = req.into_parts();
-        if let Err(reason) = headers::check_framing(&parts.method, &parts.headers) {
+        let checked = headers::check_framing(&parts.method, &parts.headers)
+            .and_then(|()| intermediary::check_host(parts.version, &parts.headers));
+        if let Err(reason) = checked {
             debug!(%client, %reason, "request refused");
             return local(StatusCode::BAD_REQUEST, "Bad Request", true);
+        }
+        if intermediary::max_forwards(&parts.method, &mut parts.headers) == Hops::AnswerHere {
+            return final_answer(&parts.method);
         }
         let protocol = headers::upgrade_request(parts.version, &parts.headers);
         let mut client_upgrade: Option<OnUpgrade> =
             protocol.as_ref().and_then(|_| parts.extensions.remove::<OnUpgrade>());
+        intermediary::append_via(&mut parts.headers, parts.version);
         headers::prepare_request(&mut parts, client);
         if let Some(protocol) = protocol.filter(|_| client_upgrade.is_some()) {
             headers::restore_upgrade(&mut parts.headers, protocol);
@@ -209,6 +216,7 @@ impl Forwarder {
         if response.status() == StatusCode::SWITCHING_PROTOCOLS {
             return Ok(self.switch(slot, sender, response, client_upgrade.take()));
         }
+        intermediary::drop_length_of_coded_response(response.headers_mut());
         headers::remove_hop_by_hop(response.headers_mut());
         let lease = Lease { slot, sender };
         Ok(response.map(|body| Guarded::new(body, Box::new(lease)).boxed_unsync()))
@@ -247,6 +255,20 @@ impl Forwarder {
         warn!(backend = %self.backend.name(), reason = message, "request not served");
         local(StatusCode::SERVICE_UNAVAILABLE, message, false)
     }
+}
+
+/// The proxy's answer as the final recipient of an `OPTIONS` or `TRACE`
+/// whose `Max-Forwards` is 0 (RFC 9110 7.6.2): `OPTIONS` gets 200, `TRACE`
+/// 405, since reflecting a request back (9.3.8, a SHOULD) would echo its
+/// credentials; both name the methods forwarded in `Allow`.
+fn final_answer(method: &hyper::Method) -> Response<ProxyBody> {
+    let mut response = if *method == hyper::Method::OPTIONS {
+        local(StatusCode::OK, "OK", false)
+    } else {
+        local(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed", false)
+    };
+    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(ALLOW));
+    response
 }
 
 fn empty() -> ProxyBody {

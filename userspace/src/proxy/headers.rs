@@ -10,7 +10,9 @@
 //! the latter) and then drops `Content-Length` from the parsed headers, so
 //! the frontend's raw head tap refuses that case with 400;
 //! [`check_framing`] repeats the check on parsed headers in case hyper ever
-//! keeps both.
+//! keeps both. The other RFC 9110 rules for intermediaries (Host validity,
+//! Via, Max-Forwards) are in [`super::intermediary`];
+//! `docs/http-conformance.md` lists each requirement with its test.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -40,6 +42,10 @@ pub enum Rejection {
     TransferEncodingWithLength,
     #[error("more than one Host")]
     DuplicateHost,
+    #[error("HTTP/1.1 without Host")]
+    MissingHost,
+    #[error("Host is not a host and port")]
+    InvalidHost,
     #[error("CONNECT is not proxied")]
     Connect,
 }
