@@ -12,7 +12,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use halb_tests::{lab_namespaces, LabGuard};
+use halb_tests::{fresh_lab, lab_namespaces, LabGuard};
 use xtask::lab::{
     self, down, health, kernel,
     plan::{StackKind, StackSpec},
@@ -68,9 +68,7 @@ fn assert_checks_pass(results: &[lab::CheckResult], want: usize) {
 
 #[test]
 fn halb_stack_without_stp_and_mixed_with_the_classic_tools() {
-    assert!(sys::require_root().is_ok(), "the lab tests need root (network namespaces)");
-    let lab = Lab::new(PREFIX).unwrap();
-    down::down(&lab).unwrap();
+    let lab = fresh_lab(PREFIX);
 
     // Everything but STP on halb: the hosts' daemons are the only processes besides nginx.
     let guard = LabGuard(lab.clone());

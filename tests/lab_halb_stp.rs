@@ -9,20 +9,18 @@
 //! own prefix (`hlt-hstp`); a guard brings it down even when an assertion fails. Takes
 //! about a minute and a half.
 
-use halb_tests::{lab_namespaces, LabGuard};
+use halb_tests::{fresh_lab, lab_namespaces, LabGuard};
 use xtask::lab::{
     self, down, kernel,
     plan::{StackKind, StackSpec},
-    sys, topo, up, Lab, LabConfig, Stack, StpTimers,
+    sys, topo, up, LabConfig, Stack, StpTimers,
 };
 
 const PREFIX: &str = "hlt-hstp";
 
 #[test]
 fn halb_stack_with_halb_stp_passes_the_four_checkpoints() {
-    assert!(sys::require_root().is_ok(), "the lab tests need root (network namespaces)");
-    let lab = Lab::new(PREFIX).unwrap();
-    down::down(&lab).unwrap();
+    let lab = fresh_lab(PREFIX);
 
     let guard = LabGuard(lab.clone());
     let spec = StackSpec { stack: Some(StackKind::Halb), ..StackSpec::default() };

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use halb_tests::{lab_namespaces, LabGuard};
+use halb_tests::{fresh_lab, lab_namespaces, LabGuard};
 use xtask::lab::{
     self, down, faults, health, kernel,
     plan::{StackSpec, VrrpTiming},
@@ -40,9 +40,7 @@ fn assert_gone(lab: &Lab, procs: &[sys::Proc]) {
 
 #[test]
 fn halb_vrrp_in_the_lab_alone_and_mixed_with_keepalived() {
-    assert!(sys::require_root().is_ok(), "the lab tests need root (network namespaces)");
-    let lab = Lab::new(PREFIX).unwrap();
-    down::down(&lab).unwrap();
+    let lab = fresh_lab(PREFIX);
 
     // halb on both balancers: no keepalived anywhere, the daemons hold the instances.
     let guard = LabGuard(lab.clone());

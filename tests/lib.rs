@@ -207,6 +207,19 @@ impl Drop for LabGuard {
     }
 }
 
+/// A lab test's lab under `prefix`, with whatever an earlier run left removed first;
+/// fails the test when not root.
+#[must_use]
+pub fn fresh_lab(prefix: &str) -> xtask::lab::Lab {
+    assert!(
+        xtask::lab::sys::require_root().is_ok(),
+        "the lab tests need root (network namespaces)"
+    );
+    let lab = xtask::lab::Lab::new(prefix).expect("lab prefix");
+    xtask::lab::down::down(&lab).expect("removing what an earlier run left");
+    lab
+}
+
 /// The network namespaces of the lab with `prefix` that exist now.
 #[must_use]
 pub fn lab_namespaces(prefix: &str) -> Vec<String> {

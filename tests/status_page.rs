@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use halb::observe::Snapshot;
-use halb_tests::LabGuard;
+use halb_tests::{fresh_lab, LabGuard};
 use xtask::lab::{
-    configs::halb::STATUS_BIND, down, plan::StackKind, reports, sys, topo, up, Lab, LabConfig,
-    Stack, StackSpec, StpTimers,
+    configs::halb::STATUS_BIND, plan::StackKind, reports, sys, topo, up, Lab, LabConfig, Stack,
+    StackSpec, StpTimers,
 };
 
 const PREFIX: &str = "hlt-page";
@@ -74,9 +74,7 @@ fn screenshot_dir() -> PathBuf {
 
 #[test]
 fn each_daemon_serves_its_page_and_metrics_of_every_level() {
-    assert!(sys::require_root().is_ok(), "the lab tests need root (network namespaces)");
-    let lab = Lab::new(PREFIX).unwrap();
-    down::down(&lab).unwrap();
+    let lab = fresh_lab(PREFIX);
     let _guard = LabGuard(lab.clone());
     let spec = StackSpec { stack: Some(StackKind::Halb), ..StackSpec::default() };
     up::up(&lab, &LabConfig::new(Stack::parse(&spec).unwrap(), StpTimers::Fast, false)).unwrap();
