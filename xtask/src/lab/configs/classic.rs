@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{PROXY, VRRP_INSTANCE, VRRP_INTERFACE};
+use super::shared::{PROXY, VRRP_INSTANCE, VRRP_INTERFACE};
 use crate::lab::plan::VrrpTiming;
 use crate::lab::rundir::Lab;
 use crate::lab::topo;

@@ -6,7 +6,7 @@
 
 use anyhow::Result;
 
-use super::{PROXY, PROXY_ADMIN_BIND, VRRP_INSTANCE, VRRP_INTERFACE};
+use super::shared::{PROXY, PROXY_ADMIN_BIND, VRRP_INSTANCE, VRRP_INTERFACE};
 use crate::harness::halb_config::{
     self as file, duration, strings, BackendSection, BalancerSection, BridgeSection, ConfigFile,
     DaemonSection, FrontendSection, HostSection, PortSection, ProxySection, ServerSection,
