@@ -301,6 +301,7 @@ mod tests {
                     latency,
                 }],
             }],
+            steering: Vec::new(),
         };
         let text = render(&stats);
         assert!(text.contains("# TYPE halb_proxy_frontend_requests_total counter\n"));
