@@ -79,6 +79,9 @@ struct TestRunAttr {
     _pad: u32,
 }
 
+/// Numbers the harnesses of this process (tests run in parallel).
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
 struct Harness {
     datapath: Datapath,
     pin_dir: PathBuf,
@@ -89,8 +92,11 @@ impl Harness {
     fn new() -> Self {
         let mut datapath = Datapath::load(LogLevel::Warn).expect("load the eBPF object");
         datapath.load_steering().expect("load vip_steering (kernel >= 5.9)");
-        let pin_dir =
-            PathBuf::from(format!("/sys/fs/bpf/halb-test-steering-{}", std::process::id()));
+        let pin_dir = PathBuf::from(format!(
+            "/sys/fs/bpf/halb-test-steering-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
         pins::pin_maps(datapath.ebpf(), &pin_dir).expect("pin the maps");
         let maps = SteeringMaps::new(&pin_dir);
         Self { datapath, pin_dir, maps }
