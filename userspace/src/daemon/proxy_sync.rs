@@ -127,6 +127,9 @@ impl Daemon {
             .flat_map(|instance| instance.virtual_addresses.iter().map(|(address, _)| *address))
             .collect();
         let plan = steering::plan(&config.frontends, &vips, STEERING_MAX_FRONTENDS);
+        if config.frontends.len() > STEERING_MAX_FRONTENDS as usize {
+            tracing::warn!(balancer = %balancer.name, steered = STEERING_MAX_FRONTENDS, frontends = config.frontends.len(), "more frontends than steering slots: the others are not steered");
+        }
         Some((plan, SteeringMaps::new(&self.config.instance_pin_dir(&balancer.name))))
     }
 
