@@ -219,6 +219,10 @@ fn proxy_balances_reloads_and_vrrp_tracks_the_pool() {
     assert_eq!(web["name"], "web");
     assert!(web["requests"].as_u64().unwrap() >= 6, "{stats:#}");
     assert_eq!(web["health"]["servers_up"], 2);
+    // The *:8000 frontend is steered too: the VIP's connections came through the program.
+    let steering = &stats[0][1]["steering"][0];
+    assert_eq!(steering["listener"], "0.0.0.0:8000", "{stats:#}");
+    assert!(steering["steered"].as_u64().unwrap() >= 6, "{stats:#}");
     let metrics = http_get(&lab.ns("b1"), "127.0.0.1:9100", "/metrics", Duration::from_secs(2))
         .expect("admin /metrics");
     assert!(metrics.contains("halb_proxy_frontend_connections"), "{metrics}");
