@@ -39,6 +39,14 @@ pub enum ProxyHostError {
     Update(#[from] proxy::ProxyError),
 }
 
+impl ProxyHostError {
+    /// Whether setting up VIP steering is what failed.
+    #[must_use]
+    pub fn is_steering(&self) -> bool {
+        matches!(self, Self::Start { what, .. } if what.starts_with("steering"))
+    }
+}
+
 /// The admin listener's address could not be bound.
 #[derive(Debug, thiserror::Error)]
 #[error("{address}: {cause}")]

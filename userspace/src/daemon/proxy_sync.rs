@@ -75,18 +75,30 @@ impl Daemon {
                 }
             };
             self.proxy_generation += 1;
-            match ProxyHost::start(
-                &name,
-                Some(&netns),
-                section,
-                config,
-                balancer.admin_bind,
-                balancer.proxy_threads,
-                self.proxy_generation,
-                steering,
-            )
-            .await
-            {
+            let start = |steering| {
+                ProxyHost::start(
+                    &name,
+                    Some(&netns),
+                    section.clone(),
+                    config.clone(),
+                    balancer.admin_bind,
+                    balancer.proxy_threads,
+                    self.proxy_generation,
+                    steering,
+                )
+            };
+            let started = match start(steering).await {
+                // Steering must never keep a proxy down: without it, the
+                // listeners bind as configured.
+                Err(err) if err.is_steering() => {
+                    tracing::warn!(balancer = %name, %err, "VIP steering failed; proxy starts without it");
+                    let started = start(None).await;
+                    self.release_steering(&name);
+                    started
+                }
+                started => started,
+            };
+            match started {
                 Ok(host) => {
                     if host.steering.is_some() {
                         self.write_current_ownership(&name);
