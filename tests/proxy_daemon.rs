@@ -344,4 +344,23 @@ fn steering_delivers_the_vip_without_rebinding_and_the_backup_refuses() {
     let ownership = lab.bpftool_dump("b2", "STEERING_OWNERSHIP");
     assert!(ownership.to_string().contains("\"value\":1"), "{ownership:#}");
     assert!(!lab.log("b2").contains("restarting"), "{}", lab.log("b2"));
+
+    // Steering off by reload: the proxy restarts bound to the VIP itself
+    // (local on the master now), the program is detached, requests go on.
+    lab.write_config("b2", &["s1"]);
+    let path = lab.config_path("b2");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("proxy_threads = 1\n", "proxy_threads = 1\nproxy_steering = false\n"),
+    )
+    .unwrap();
+    let output = lab.halb(&["reload", "--node", &lab.node("b2")]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    lab.wait("requests through bal2 without steering", Duration::from_secs(5), || {
+        lab.get().is_ok_and(|body| body.contains("client=172.16.1.251"))
+    });
+    let status = lab.json(&["status", "--json", "--node", &lab.node("b2")]);
+    assert_eq!(status[0]["steering"], serde_json::json!([]), "{status:#}");
+    assert_eq!(lab.steering("b2"), serde_json::Value::Null);
 }
