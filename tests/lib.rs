@@ -79,6 +79,58 @@ pub fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'sta
     .expect("namespace thread")
 }
 
+/// Network namespaces on one switch: `<prefix>-sw` holds bridge `br0`, and
+/// each node `<prefix>-<node>` an `eth0` (veth) on it with its address and
+/// `lo` up. Every namespace is deleted on drop.
+pub struct SwitchedNodes {
+    prefix: String,
+    nodes: Vec<String>,
+}
+
+impl SwitchedNodes {
+    /// `nodes`: (name, address/prefix) pairs.
+    #[must_use]
+    pub fn new(prefix: &str, nodes: &[(&str, &str)]) -> Self {
+        let lab = Self {
+            prefix: prefix.to_owned(),
+            nodes: nodes.iter().map(|(node, _)| (*node).to_owned()).collect(),
+        };
+        let sw = lab.ns("sw");
+        sh(&["ip", "netns", "add", &sw]);
+        sh(&["ip", "-n", &sw, "link", "add", "br0", "type", "bridge"]);
+        sh(&["ip", "-n", &sw, "link", "set", "br0", "up"]);
+        for (index, (node, address)) in nodes.iter().enumerate() {
+            let ns = lab.ns(node);
+            let port = format!("p{index}");
+            sh(&["ip", "netns", "add", &ns]);
+            sh(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
+            sh(&[
+                "ip", "-n", &ns, "link", "add", "eth0", "type", "veth", "peer", "name", &port,
+                "netns", &sw,
+            ]);
+            sh(&["ip", "-n", &sw, "link", "set", &port, "master", "br0", "up"]);
+            sh(&["ip", "-n", &ns, "addr", "add", address, "dev", "eth0"]);
+            sh(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
+        }
+        lab
+    }
+
+    /// The namespace of `node` (or `sw`, the switch).
+    #[must_use]
+    pub fn ns(&self, node: &str) -> String {
+        format!("{}-{node}", self.prefix)
+    }
+}
+
+impl Drop for SwitchedNodes {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.ns("sw")]).status();
+        for node in &self.nodes {
+            let _ = Command::new("ip").args(["netns", "del", &self.ns(node)]).status();
+        }
+    }
+}
+
 /// One HTTP/1.1 GET with `Connection: close` from inside `ns`; the body,
 /// or an error text. Bounded by `timeout`.
 pub fn http_get(ns: &str, address: &str, path: &str, timeout: Duration) -> Result<String, String> {

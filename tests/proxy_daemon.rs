@@ -6,6 +6,14 @@
 //! without a restart, and VRRP tracking the pool: with every server down the
 //! master goes to FAULT and the backup takes the VIP; when they come back,
 //! the master preempts again.
+//!
+//! VIP steering (docs/steering.md), with the frontend bound to the VIP
+//! itself: neither balancer has `ip_nonlocal_bind`, both proxies listen on
+//! loopback and the `SK_LOOKUP` program delivers VIP connections to them;
+//! the backup refuses (and counts) a connection for the VIP it does not
+//! own; when the VIP moves the new master serves it from the listener it
+//! had all along; the counters read the same through `halb proxy stats`,
+//! `halb status` and bpftool on the pinned maps.
 
 use std::{
     fmt::Write as _,
@@ -15,7 +23,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use halb_tests::{halb_bin, http_get, sh, terminate, NsHttpServer};
+use halb_tests::{halb_bin, http_get, terminate, NsHttpServer, SwitchedNodes};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 const VIP: &str = "172.16.1.254";
@@ -32,6 +40,10 @@ struct Lab {
     prefix: String,
     dir: PathBuf,
     daemons: Vec<(String, Child)>,
+    /// Where the frontend binds (`*:8000` unless a test says otherwise).
+    frontend_bind: String,
+    /// Dropped after the daemons are stopped.
+    nodes: SwitchedNodes,
 }
 
 impl Lab {
@@ -39,29 +51,12 @@ impl Lab {
         let prefix = format!("hpt{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
         let dir = std::env::temp_dir().join(&prefix);
         std::fs::create_dir_all(&dir).unwrap();
-        let lab = Self { prefix, dir, daemons: Vec::new() };
-        let sw = lab.ns("sw");
-        sh(&["ip", "netns", "add", &sw]);
-        sh(&["ip", "-n", &sw, "link", "add", "br0", "type", "bridge"]);
-        sh(&["ip", "-n", &sw, "link", "set", "br0", "up"]);
-        for (index, (node, address)) in NODES.iter().enumerate() {
-            let ns = lab.ns(node);
-            let port = format!("p{index}");
-            sh(&["ip", "netns", "add", &ns]);
-            sh(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
-            sh(&[
-                "ip", "-n", &ns, "link", "add", "eth0", "type", "veth", "peer", "name", &port,
-                "netns", &sw,
-            ]);
-            sh(&["ip", "-n", &sw, "link", "set", &port, "master", "br0", "up"]);
-            sh(&["ip", "-n", &ns, "addr", "add", address, "dev", "eth0"]);
-            sh(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
-        }
-        lab
+        let nodes = SwitchedNodes::new(&prefix, &NODES);
+        Self { prefix, dir, daemons: Vec::new(), frontend_bind: "*:8000".to_owned(), nodes }
     }
 
     fn ns(&self, node: &str) -> String {
-        format!("{}-{node}", self.prefix)
+        self.nodes.ns(node)
     }
 
     fn node(&self, balancer: &str) -> String {
@@ -85,10 +80,11 @@ impl Lab {
             "[daemon]\nnode = \"{node}\"\n\n[[balancer]]\nname = \"{balancer}\"\nnetns = \"{ns}\"\ninterfaces = [\"eth0\"]\nadmin_bind = \"127.0.0.1:9100\"\nproxy_threads = 1\n\n\
              [[balancer.vrrp]]\ninstance = \"VI_1\"\ninterface = \"eth0\"\nvrid = 12\npriority = {priority}\nadvert_int = 1\nvirtual_ipaddress = [\"{VIP}/24\"]\n{track}\n\
              [balancer.proxy]\nretries = 3\nredispatch = true\n\n[balancer.proxy.timeout]\nconnect = \"300ms\"\n\n\
-             [[balancer.proxy.frontend]]\nname = \"www\"\nbind = \"*:8000\"\ndefault_backend = \"web\"\n\n\
+             [[balancer.proxy.frontend]]\nname = \"www\"\nbind = \"{bind}\"\ndefault_backend = \"web\"\n\n\
              [[balancer.proxy.backend]]\nname = \"web\"\nbalance = \"roundrobin\"\n",
             node = self.node(balancer),
             ns = self.ns(balancer),
+            bind = self.frontend_bind,
         );
         for server in servers {
             let address =
@@ -153,6 +149,26 @@ impl Lab {
         );
     }
 
+    /// The steering report of `balancer`'s only frontend (`halb proxy stats`).
+    fn steering(&self, balancer: &str) -> serde_json::Value {
+        let stats = self.json(&["proxy", "stats", "--json", "--node", &self.node(balancer)]);
+        stats[0][1]["steering"][0].clone()
+    }
+
+    /// `bpftool map dump` of one of `balancer`'s pinned maps.
+    fn bpftool_dump(&self, balancer: &str, map: &str) -> serde_json::Value {
+        let pin = format!("/sys/fs/bpf/halb/{}/{balancer}/{map}", self.node(balancer));
+        let output = Command::new("bpftool").args(["-j", "map", "dump", "pinned", &pin]).output();
+        let output = output.expect("bpftool");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+
+    fn stop(&mut self, balancer: &str) {
+        let (_, child) = self.daemons.iter_mut().find(|(name, _)| name == balancer).unwrap();
+        terminate(child, Duration::from_secs(8));
+    }
+
     fn get(&self) -> Result<String, String> {
         http_get(&self.ns("user"), &format!("{VIP}:8000"), "/", Duration::from_secs(2))
     }
@@ -162,10 +178,6 @@ impl Drop for Lab {
     fn drop(&mut self) {
         for (_, child) in &mut self.daemons {
             terminate(child, Duration::from_secs(8));
-        }
-        let _ = Command::new("ip").args(["netns", "del", &self.ns("sw")]).status();
-        for (node, _) in NODES {
-            let _ = Command::new("ip").args(["netns", "del", &self.ns(node)]).status();
         }
         for balancer in ["b1", "b2"] {
             let _ = std::fs::remove_dir_all(format!("/sys/fs/bpf/halb/{}", self.node(balancer)));
@@ -207,6 +219,10 @@ fn proxy_balances_reloads_and_vrrp_tracks_the_pool() {
     assert_eq!(web["name"], "web");
     assert!(web["requests"].as_u64().unwrap() >= 6, "{stats:#}");
     assert_eq!(web["health"]["servers_up"], 2);
+    // The *:8000 frontend is steered too: the VIP's connections came through the program.
+    let steering = &stats[0][1]["steering"][0];
+    assert_eq!(steering["listener"], "0.0.0.0:8000", "{stats:#}");
+    assert!(steering["steered"].as_u64().unwrap() >= 6, "{stats:#}");
     let metrics = http_get(&lab.ns("b1"), "127.0.0.1:9100", "/metrics", Duration::from_secs(2))
         .expect("admin /metrics");
     assert!(metrics.contains("halb_proxy_frontend_connections"), "{metrics}");
@@ -249,4 +265,102 @@ fn proxy_balances_reloads_and_vrrp_tracks_the_pool() {
         lab.get().is_ok_and(|body| body.contains("client=172.16.1.250"))
     });
     drop(servers);
+}
+
+/// A per-CPU counter of slot 0 in a bpftool dump of `STEERING_COUNTERS`,
+/// summed over CPUs.
+fn bpftool_counter(dump: &serde_json::Value, field: &str) -> u64 {
+    let entries = dump.as_array().expect("array dump");
+    let slot = entries
+        .iter()
+        .find(|entry| entry["key"] == 0 || entry["formatted"]["key"] == 0)
+        .unwrap_or_else(|| panic!("slot 0 in {dump:#}"));
+    let values = slot["formatted"]["values"].as_array().or(slot["values"].as_array()).unwrap();
+    values.iter().map(|cpu| cpu["value"][field].as_u64().unwrap()).sum()
+}
+
+#[test]
+fn steering_delivers_the_vip_without_rebinding_and_the_backup_refuses() {
+    let mut lab = Lab::new();
+    lab.frontend_bind = format!("{VIP}:8000");
+    let _server = NsHttpServer::start(&lab.ns("s1"), "s1", "0.0.0.0:80");
+    for balancer in ["b1", "b2"] {
+        let sysctl = Command::new("ip")
+            .args(["netns", "exec", &lab.ns(balancer), "sysctl", "-n", "net.ipv4.ip_nonlocal_bind"])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&sysctl.stdout).trim(), "0");
+        lab.write_config(balancer, &["s1"]);
+        lab.start(balancer);
+    }
+    lab.wait("bal1 holding the VIP", Duration::from_secs(10), || {
+        lab.has_vip("b1") && !lab.has_vip("b2")
+    });
+    lab.wait("both proxies steered", Duration::from_secs(5), || {
+        ["b1", "b2"].iter().all(|balancer| {
+            lab.halb(&["proxy", "stats", "--json", "--node", &lab.node(balancer)]).status.success()
+        })
+    });
+    let listener = lab.steering("b2")["listener"].as_str().unwrap().to_owned();
+    assert!(listener.starts_with("127.0.0.1:"), "{listener}");
+    assert_eq!(lab.steering("b2")["addresses"], serde_json::json!([format!("{VIP}:8000")]));
+
+    // The master steers the VIP into its loopback listener.
+    let body = lab.get().expect("request through the VIP");
+    assert!(body.contains("client=172.16.1.250"), "{body}");
+    assert!(lab.steering("b1")["steered"].as_u64().unwrap() >= 1);
+
+    // The backup does not own the VIP: a connection that reaches it anyway
+    // (here: the VIP made local by hand, as a stray SYN would) is refused.
+    let b2 = lab.ns("b2");
+    let route = ["ip", "-n", &b2, "route", "add", "local", &format!("{VIP}/32"), "dev", "lo"];
+    halb_tests::sh(&route);
+    let refused = http_get(&b2, &format!("{VIP}:8000"), "/", Duration::from_secs(1));
+    halb_tests::sh(&[&["ip"][..], &route[1..4], &["del"], &route[5..]].concat());
+    assert!(refused.is_err(), "the backup answered for a VIP it does not own: {refused:?}");
+    println!("backup refused: {}", refused.unwrap_err());
+    let steering = lab.steering("b2");
+    assert_eq!(steering["refused"], 1, "{steering:#}");
+    assert_eq!(steering["steered"], 0, "{steering:#}");
+    let dump = lab.bpftool_dump("b2", "STEERING_COUNTERS");
+    assert_eq!(bpftool_counter(&dump, "refused"), 1, "{dump:#}");
+    let status = lab.json(&["status", "--json", "--node", &lab.node("b2")]);
+    let pid = status[0]["pid"].as_u64().unwrap();
+    assert_eq!(status[0]["steering"][0]["vips"][0]["owned"], false, "{status:#}");
+
+    // The VIP moves: bal1 stops (resigns), bal2 serves it from the same
+    // listener, with no restart and no rebind.
+    lab.stop("b1");
+    lab.wait("bal2 taking the VIP", Duration::from_secs(10), || lab.has_vip("b2"));
+    lab.wait("requests through bal2", Duration::from_secs(5), || {
+        lab.get().is_ok_and(|body| body.contains("client=172.16.1.251"))
+    });
+    let steering = lab.steering("b2");
+    assert_eq!(steering["listener"], listener.as_str(), "{steering:#}");
+    assert!(steering["steered"].as_u64().unwrap() >= 1, "{steering:#}");
+    let status = lab.json(&["status", "--json", "--node", &lab.node("b2")]);
+    assert_eq!(status[0]["pid"].as_u64().unwrap(), pid);
+    assert_eq!(status[0]["steering"][0]["vips"][0]["owned"], true, "{status:#}");
+    let ownership = lab.bpftool_dump("b2", "STEERING_OWNERSHIP");
+    assert!(ownership.to_string().contains("\"value\":1"), "{ownership:#}");
+    assert!(!lab.log("b2").contains("restarting"), "{}", lab.log("b2"));
+
+    // Steering off by reload: the proxy restarts bound to the VIP itself
+    // (local on the master now), the program is detached, requests go on.
+    lab.write_config("b2", &["s1"]);
+    let path = lab.config_path("b2");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("proxy_threads = 1\n", "proxy_threads = 1\nproxy_steering = false\n"),
+    )
+    .unwrap();
+    let output = lab.halb(&["reload", "--node", &lab.node("b2")]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    lab.wait("requests through bal2 without steering", Duration::from_secs(5), || {
+        lab.get().is_ok_and(|body| body.contains("client=172.16.1.251"))
+    });
+    let status = lab.json(&["status", "--json", "--node", &lab.node("b2")]);
+    assert_eq!(status[0]["steering"], serde_json::json!([]), "{status:#}");
+    assert_eq!(lab.steering("b2"), serde_json::Value::Null);
 }

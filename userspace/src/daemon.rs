@@ -8,6 +8,7 @@ mod driver_loop;
 mod pending;
 mod proxy_host;
 mod proxy_runtime;
+mod proxy_steering;
 mod proxy_sync;
 mod read_only_http;
 mod serve;

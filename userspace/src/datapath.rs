@@ -1,12 +1,13 @@
 //! The eBPF datapath as the daemon sees it: the object embedded at build
 //! time ([`object`]), its programs attached per interface ([`attach`]), its
 //! maps pinned under bpffs ([`pins`]) and read back as counters
-//! ([`counters`]).
+//! ([`counters`]), and VIP steering on a balancer's namespace ([`steering`]).
 
 pub mod attach;
 pub mod counters;
 pub mod object;
 pub mod pins;
+pub mod steering;
 
 pub use attach::{AttachedPort, Datapath};
 

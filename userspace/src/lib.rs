@@ -12,6 +12,8 @@
 //!   machine, no I/O);
 //! - [`proxy`]: the L7 reverse proxy (hyper) with its balancing policies,
 //!   health checks and statistics;
+//! - [`steering`]: which connections the `SK_LOOKUP` program steers into
+//!   which proxy listener (a pure plan) and its counters as reported;
 //! - [`net`]: sockets and rtnetlink requests the protocol drivers act with;
 //! - [`vxlan`]: the VXLAN tables shared with the eBPF programs, FDB ageing;
 //! - [`observe`]: the status page and Prometheus metrics of all four levels;
@@ -27,6 +29,7 @@ pub mod net;
 pub mod netns;
 pub mod observe;
 pub mod proxy;
+pub mod steering;
 pub mod stp;
 pub mod vrrp;
 pub mod vxlan;

@@ -43,7 +43,7 @@ pub use config::{
     BackendConfig, CheckKind, CheckTiming, Config, ConfigError, FrontendConfig, ServerConfig,
     Timeouts,
 };
-pub use handle::{run, start, Handle};
+pub use handle::{run, start, start_with, Handle};
 pub use head_limits::{MAX_HEADERS, MAX_HEADER_BYTES};
 pub use health::PoolHealth;
 pub use section::{

@@ -15,6 +15,7 @@ mod keyed_enum;
 pub mod checksum;
 pub mod classify;
 pub mod names;
+pub mod steering;
 pub mod stp;
 pub mod vrrp;
 pub mod vxlan;

@@ -62,8 +62,24 @@ pub const MAP_STP_PORT_STATE: &str = "STP_PORT_STATE";
 /// Per-CPU hash map: port ifindex (u32) -> [`crate::stp::StpPortCounters`].
 pub const MAP_STP_PORT_COUNTERS: &str = "STP_PORT_COUNTERS";
 
+/// `SK_LOOKUP` program attached to a balancer's network namespace: steers
+/// new TCP connections for every frontend address into the proxy's socket.
+pub const PROG_VIP_STEERING: &str = "vip_steering";
+
+/// Hash map: [`crate::steering::SteeringKey`] -> frontend slot (u32), written by the daemon.
+pub const MAP_STEERING_FRONTENDS: &str = "STEERING_FRONTENDS";
+
+/// Sockmap: frontend slot (u32) -> the frontend's listening socket.
+pub const MAP_STEERING_SOCKETS: &str = "STEERING_SOCKETS";
+
+/// Hash map: VRRP virtual address ([u8; 4]) -> 1 owned / 0 not, written by the daemon.
+pub const MAP_STEERING_OWNERSHIP: &str = "STEERING_OWNERSHIP";
+
+/// Per-CPU array: frontend slot -> [`crate::steering::SteeringCounters`].
+pub const MAP_STEERING_COUNTERS: &str = "STEERING_COUNTERS";
+
 /// Every map the daemon pins, in pin order.
-pub const PINNED_MAPS: [&str; 14] = [
+pub const PINNED_MAPS: [&str; 18] = [
     MAP_PORT_TRAFFIC,
     MAP_PORT_MALFORMED,
     MAP_VRRP_CONFIG,
@@ -78,6 +94,10 @@ pub const PINNED_MAPS: [&str; 14] = [
     MAP_VXLAN_DROPS,
     MAP_STP_PORT_STATE,
     MAP_STP_PORT_COUNTERS,
+    MAP_STEERING_FRONTENDS,
+    MAP_STEERING_SOCKETS,
+    MAP_STEERING_OWNERSHIP,
+    MAP_STEERING_COUNTERS,
 ];
 
 /// Upper bound on (interface, class) entries per map: 64 interfaces per

@@ -8,6 +8,8 @@
 //! - `vrrp_advert`: TC ingress on a balancer's VRRP interface;
 //! - `stp_port`: TC ingress and egress on every port of a bridge whose
 //!   spanning tree halb runs;
+//! - `vip_steering`: `SK_LOOKUP` on a balancer's network namespace (new
+//!   TCP connections to a frontend address go to the proxy's socket);
 //! - `vxlan_encap`: TC egress on the VXLAN tunnel port and ingress on its
 //!   veth peer;
 //! - `vxlan_decap`: TC ingress on the VXLAN underlay (external bridge);
@@ -21,6 +23,7 @@ mod maps;
 mod packet;
 mod port_classifier;
 mod stp_port;
+mod vip_steering;
 mod vrrp_advert;
 mod vxlan_decap;
 mod vxlan_encap;

@@ -3,8 +3,11 @@
 //! `/sys/fs/bpf/halb/<node>/`.
 
 use aya_ebpf::{
-    btf_maps::{Array, HashMap, PerCpuArray, PerCpuHashMap},
+    btf_maps::{Array, HashMap, PerCpuArray, PerCpuHashMap, SockMap},
     macros::btf_map,
+};
+use halb_common::steering::{
+    SteeringCounters, SteeringKey, STEERING_MAX_FRONTENDS, STEERING_MAX_KEYS, STEERING_MAX_VIPS,
 };
 use halb_common::stp::{StpPortCounters, StpPortEntry, STP_MAX_PORTS};
 use halb_common::{
@@ -126,3 +129,27 @@ pub static STP_PORT_STATE: HashMap<u32, StpPortEntry, { STP_MAX_PORTS as usize }
 #[btf_map]
 pub static STP_PORT_COUNTERS: PerCpuHashMap<u32, StpPortCounters, { STP_MAX_PORTS as usize }> =
     PerCpuHashMap::new();
+
+/// Steering: (destination address, port, protocol) -> frontend slot
+/// (written by the daemon from the proxy config; address 0.0.0.0 is a
+/// `*:PORT` frontend's "any local address").
+#[btf_map]
+pub static STEERING_FRONTENDS: HashMap<SteeringKey, u32, { STEERING_MAX_KEYS as usize }> =
+    HashMap::new();
+
+/// Steering: frontend slot -> the proxy's listening socket (inserted by the
+/// daemon; the kernel removes a socket when it is closed).
+#[btf_map]
+pub static STEERING_SOCKETS: SockMap<{ STEERING_MAX_FRONTENDS as usize }> = SockMap::new();
+
+/// Steering: VRRP virtual address -> 1 owned / 0 not owned (written by the
+/// daemon's VRRP drivers: MASTER owns). Addresses without an entry are not
+/// VIPs and are always owned.
+#[btf_map]
+pub static STEERING_OWNERSHIP: HashMap<[u8; 4], u32, { STEERING_MAX_VIPS as usize }> =
+    HashMap::new();
+
+/// Steering: per-CPU outcome counters, indexed by frontend slot.
+#[btf_map]
+pub static STEERING_COUNTERS: PerCpuArray<SteeringCounters, { STEERING_MAX_FRONTENDS as usize }> =
+    PerCpuArray::new();

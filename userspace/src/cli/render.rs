@@ -72,7 +72,38 @@ pub fn status(status: &DaemonStatus) -> String {
             },
         );
     }
+    for balancer in &status.steering {
+        let vips: Vec<String> = balancer
+            .vips
+            .iter()
+            .map(|vip| format!("{}={}", vip.address, if vip.owned { "owned" } else { "not-owned" }))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  steering {} (sk_lookup program id {}): vips {}",
+            balancer.balancer,
+            balancer.program_id,
+            if vips.is_empty() { "-".to_owned() } else { vips.join(" ") }
+        );
+        for frontend in &balancer.frontends {
+            let _ = writeln!(out, "  {}", steering_line(frontend));
+        }
+    }
     out
+}
+
+/// One steered frontend: its addresses, listener and counters.
+fn steering_line(frontend: &halb::steering::FrontendSteering) -> String {
+    format!(
+        "  steering {} [{}] -> {}: steered {} no_socket {} refused {} assign_failed {}",
+        frontend.frontend,
+        frontend.addresses.join(" "),
+        frontend.listener,
+        frontend.steered,
+        frontend.no_socket,
+        frontend.refused,
+        frontend.assign_failed
+    )
 }
 
 pub fn vrrp(reports: &[VrrpReport]) -> String {
@@ -157,6 +188,9 @@ pub fn proxy(balancer: &str, stats: &StatsSnapshot) -> String {
             classes(&frontend.responses),
             frontend.errors
         );
+    }
+    for frontend in &stats.steering {
+        let _ = writeln!(out, "{}", steering_line(frontend));
     }
     for backend in &stats.backends {
         let _ = writeln!(

@@ -64,6 +64,9 @@ pub struct BalancerSection {
     pub admin_bind: Option<String>,
     /// Worker threads of the proxy (default: the number of CPUs).
     pub proxy_threads: Option<i64>,
+    /// VIP steering with `SK_LOOKUP` into the proxy's listeners (default:
+    /// on when the balancer has a proxy and datapath interfaces).
+    pub proxy_steering: Option<bool>,
 }
 
 /// `[[balancer.vrrp]]`: one keepalived `vrrp_instance`, key for key.

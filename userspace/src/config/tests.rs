@@ -265,3 +265,28 @@ fn parse_errors_are_one_line_naming_line_column_and_key() {
         "{message}"
     );
 }
+
+#[test]
+fn proxy_steering_is_on_where_it_can_run_and_refused_where_it_cannot() {
+    let proxy =
+        "\n[balancer.proxy]\n[[balancer.proxy.frontend]]\nname = \"www\"\nbind = \"*:80\"\n\
+                 default_backend = \"web\"\n[[balancer.proxy.backend]]\nname = \"web\"\n";
+    let with_proxy = format!("{GOOD}{proxy}");
+    assert!(parse(&with_proxy).unwrap().balancers[0].proxy_steering, "default with a proxy");
+    assert!(!parse(GOOD).unwrap().balancers[0].proxy_steering, "no proxy, nothing to steer");
+    let off = with_proxy.replace(
+        "interfaces = [\"ext\", \"int\"]",
+        "interfaces = [\"ext\", \"int\"]\nproxy_steering = false",
+    );
+    assert!(!parse(&off).unwrap().balancers[0].proxy_steering);
+    let no_proxy = GOOD.replace(
+        "interfaces = [\"ext\", \"int\"]",
+        "interfaces = [\"ext\", \"int\"]\nproxy_steering = true",
+    );
+    assert_eq!(invalid_key(&no_proxy), "balancer[0].proxy_steering");
+    let no_interfaces =
+        with_proxy.replace("interfaces = [\"ext\", \"int\"]", "proxy_steering = true");
+    assert_eq!(invalid_key(&no_interfaces), "balancer[0].proxy_steering");
+    let message = parse_error(&off.replace("proxy_steering = false", "proxy_steering = \"no\""));
+    assert!(message.contains("proxy_steering"), "{message}");
+}

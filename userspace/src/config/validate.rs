@@ -73,6 +73,9 @@ pub struct Balancer {
     pub proxy: Option<(crate::proxy::ProxySection, crate::proxy::Config)>,
     pub admin_bind: Option<std::net::SocketAddr>,
     pub proxy_threads: usize,
+    /// Steer new TCP connections for the proxy's frontend addresses into
+    /// its listeners (`SK_LOOKUP`, docs/steering.md).
+    pub proxy_steering: bool,
 }
 
 /// One interface the datapath attaches to, with the role it serves.
@@ -295,6 +298,12 @@ fn balancer(index: usize, section: BalancerSection) -> Result<Balancer, ConfigEr
                 )
             })?,
     };
+    let proxy_steering = proxy_steering(
+        &prefix,
+        section.proxy_steering,
+        proxy.is_some(),
+        !section.interfaces.is_empty(),
+    )?;
     Ok(Balancer {
         name: section.name,
         netns: section.netns,
@@ -303,7 +312,32 @@ fn balancer(index: usize, section: BalancerSection) -> Result<Balancer, ConfigEr
         proxy,
         admin_bind,
         proxy_threads,
+        proxy_steering,
     })
+}
+
+/// `proxy_steering`: on by default where it can run (a proxy, and
+/// datapath interfaces for the program's instance); asked for where it
+/// cannot, an error.
+fn proxy_steering(
+    prefix: &str,
+    value: Option<bool>,
+    has_proxy: bool,
+    has_interfaces: bool,
+) -> Result<bool, ConfigError> {
+    let key = || format!("{prefix}.proxy_steering");
+    match value {
+        Some(true) if !has_proxy => Err(ConfigError::invalid(
+            key(),
+            "steers connections into the proxy's listeners: needs [balancer.proxy]",
+        )),
+        Some(true) if !has_interfaces => Err(ConfigError::invalid(
+            key(),
+            "runs in the balancer's datapath: needs balancer.interfaces",
+        )),
+        Some(steering) => Ok(steering),
+        None => Ok(has_proxy && has_interfaces),
+    }
 }
 
 /// Names under /run/netns are file names.

@@ -37,6 +37,9 @@ pub struct DaemonStatus {
     pub pinned_maps: Vec<String>,
     pub programs: Vec<ProgramStatus>,
     pub ports: Vec<PortStatus>,
+    /// VIP steering of each balancer that has it on (docs/steering.md).
+    #[serde(default)]
+    pub steering: Vec<crate::steering::BalancerSteering>,
 }
 
 /// A loaded program and how it is attached.

@@ -129,6 +129,7 @@ fn status_reload_and_error_replies_keep_their_tags() {
             "pinned_maps",
             "programs",
             "ports",
+            "steering",
         ])
     );
     let reloaded = Response::Reloaded { attached: vec!["a".into()], detached: Vec::new() };

@@ -5,6 +5,9 @@
 //! tokio tasks migrate between worker threads. So each proxy gets a tokio
 //! runtime of its own ([`ProxyRuntime`]) whose threads all enter the
 //! namespace when they start and never leave it.
+//!
+//! With VIP steering, the steered frontends' listeners are bound by
+//! [`ProxySteering`] on the same runtime and handed to the proxy.
 
 use std::{fs::File, sync::Arc, time::Duration};
 
@@ -12,9 +15,12 @@ use tokio::sync::watch;
 
 use super::admin;
 use super::proxy_runtime::ProxyRuntime;
+use super::proxy_steering::ProxySteering;
 use crate::{
+    datapath::steering::SteeringMaps,
     netns::Netns,
     proxy::{self, Handle, PoolHealth, ProxySection, ServerConfig, StatsSnapshot},
+    steering::SteeringPlan,
 };
 
 /// How long in-flight requests may take to finish at shutdown.
@@ -31,6 +37,14 @@ pub enum ProxyHostError {
     Stopped,
     #[error(transparent)]
     Update(#[from] proxy::ProxyError),
+}
+
+impl ProxyHostError {
+    /// Whether setting up VIP steering is what failed.
+    #[must_use]
+    pub fn is_steering(&self) -> bool {
+        matches!(self, Self::Start { what, .. } if what.starts_with("steering"))
+    }
 }
 
 /// The admin listener's address could not be bound.
@@ -50,6 +64,8 @@ pub struct ProxyHost {
     pub threads: usize,
     /// Bumped on every (re)start, so trackers know to resubscribe.
     pub generation: u64,
+    /// VIP steering into this proxy's listeners, when on.
+    pub steering: Option<ProxySteering>,
     runtime: Option<ProxyRuntime>,
     handle: Option<Arc<Handle>>,
     admin_stop: Option<watch::Sender<bool>>,
@@ -57,7 +73,9 @@ pub struct ProxyHost {
 
 impl ProxyHost {
     /// Builds the runtime in `netns` and starts the proxy (and the admin
-    /// listener) on it.
+    /// listener) on it; with `steering`, its steered frontends listen where
+    /// the plan says and sit in the steering tables.
+    #[expect(clippy::too_many_arguments, reason = "one per setting of the balancer's proxy")]
     pub async fn start(
         balancer: &str,
         netns: Option<&Netns>,
@@ -66,6 +84,7 @@ impl ProxyHost {
         admin_bind: Option<std::net::SocketAddr>,
         threads: usize,
         generation: u64,
+        steering: Option<(SteeringPlan, SteeringMaps)>,
     ) -> Result<Self, ProxyHostError> {
         let fail = |what: &'static str| {
             let balancer = balancer.to_owned();
@@ -77,9 +96,21 @@ impl ProxyHost {
             .map_err(|err| fail("netns")(err.into()))?;
         let runtime = ProxyRuntime::start(&format!("proxy-{balancer}"), threads, namespace)
             .map_err(|err| fail("runtime")(err.into()))?;
+        let (steering, bound) = match steering {
+            None => (None, std::collections::BTreeMap::new()),
+            Some((plan, maps)) => {
+                let (steering, bound) = runtime
+                    .handle()
+                    .spawn(async move { ProxySteering::bind(plan, maps) })
+                    .await
+                    .map_err(|err| fail("steering task")(err.into()))?
+                    .map_err(|err| fail("steering")(err.into()))?;
+                (Some(steering), bound)
+            }
+        };
         let handle = runtime
             .handle()
-            .spawn(proxy::start(config))
+            .spawn(proxy::start_with(config, bound))
             .await
             .map_err(|err| fail("proxy task")(err.into()))?
             .map_err(|err| fail("proxy")(err.into()))?;
@@ -100,13 +131,14 @@ impl ProxyHost {
                 Some(stop)
             }
         };
-        tracing::info!(%balancer, threads, admin = ?admin_bind, "proxy running");
+        tracing::info!(%balancer, threads, admin = ?admin_bind, steering = steering.is_some(), "proxy running");
         Ok(Self {
             balancer: balancer.to_owned(),
             section,
             admin_bind,
             threads,
             generation,
+            steering,
             runtime: Some(runtime),
             handle: Some(handle),
             admin_stop,
@@ -115,7 +147,9 @@ impl ProxyHost {
 
     #[must_use]
     pub fn stats(&self) -> Option<StatsSnapshot> {
-        self.handle.as_ref().map(|handle| handle.stats())
+        let mut stats = self.handle.as_ref().map(|handle| handle.stats())?;
+        stats.steering = self.steering.as_ref().map(ProxySteering::report).unwrap_or_default();
+        Some(stats)
     }
 
     #[must_use]

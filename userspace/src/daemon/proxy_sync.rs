@@ -1,11 +1,22 @@
 //! Keeps the running proxies in line with the config: starts new ones,
 //! stops removed ones, swaps server lists in place when only servers
 //! changed (no restart, no lost request), restarts on any other change.
+//! With `proxy_steering`, attaches the balancer's `SK_LOOKUP` program first
+//! (a kernel without it leaves the proxy listening as configured) and
+//! hands the proxy its steering plan; a change of plan is a restart.
 
 use std::collections::BTreeMap;
 
+use halb_common::steering::STEERING_MAX_FRONTENDS;
+
 use super::{proxy_host::ProxyHost, Daemon};
-use crate::{config::Balancer, proxy::ProxySection};
+use crate::{
+    config::Balancer,
+    datapath::steering::SteeringMaps,
+    proxy::ProxySection,
+    steering::{self, SteeringPlan},
+    vrrp::State,
+};
 
 impl Daemon {
     pub(super) async fn sync_proxies(&mut self) {
@@ -22,12 +33,15 @@ impl Daemon {
             if let Some(host) = self.proxies.remove(&name) {
                 host.stop().await;
             }
+            self.release_steering(&name);
         }
         for (name, balancer) in wanted {
             let Some((section, config)) = balancer.proxy.clone() else { continue };
+            let steering = self.steering_for(&balancer, &config);
             if let Some(host) = self.proxies.get_mut(&name) {
                 let same_setup = host.admin_bind == balancer.admin_bind
-                    && host.threads == balancer.proxy_threads;
+                    && host.threads == balancer.proxy_threads
+                    && host.steering.as_ref().map(|s| &s.plan) == steering.as_ref().map(|s| &s.0);
                 if same_setup && host.section == section {
                     continue;
                 }
@@ -61,21 +75,95 @@ impl Daemon {
                 }
             };
             self.proxy_generation += 1;
-            match ProxyHost::start(
-                &name,
-                Some(&netns),
-                section,
-                config,
-                balancer.admin_bind,
-                balancer.proxy_threads,
-                self.proxy_generation,
-            )
-            .await
-            {
+            let start = |steering| {
+                ProxyHost::start(
+                    &name,
+                    Some(&netns),
+                    section.clone(),
+                    config.clone(),
+                    balancer.admin_bind,
+                    balancer.proxy_threads,
+                    self.proxy_generation,
+                    steering,
+                )
+            };
+            let started = match start(steering).await {
+                // Steering must never keep a proxy down: without it, the
+                // listeners bind as configured.
+                Err(err) if err.is_steering() => {
+                    tracing::warn!(balancer = %name, %err, "VIP steering failed; proxy starts without it");
+                    let started = start(None).await;
+                    self.release_steering(&name);
+                    started
+                }
+                started => started,
+            };
+            match started {
                 Ok(host) => {
+                    if host.steering.is_some() {
+                        self.write_current_ownership(&name);
+                    }
                     self.proxies.insert(name, host);
                 }
                 Err(err) => tracing::error!(%err, "proxy not started"),
+            }
+        }
+    }
+}
+
+impl Daemon {
+    /// The steering plan and tables of a balancer's proxy, with the program
+    /// attached to its namespace; `None` when steering is off or cannot run
+    /// here (detached then, so nothing steers to a stale socket).
+    fn steering_for(
+        &mut self,
+        balancer: &Balancer,
+        config: &crate::proxy::Config,
+    ) -> Option<(SteeringPlan, SteeringMaps)> {
+        if !balancer.proxy_steering {
+            self.release_steering(&balancer.name);
+            return None;
+        }
+        let netns = self.namespaces.get(&balancer.netns)?;
+        let Some(datapath) = self.instances.get_mut(&balancer.name) else {
+            tracing::warn!(balancer = %balancer.name, "no datapath instance: VIP steering off");
+            return None;
+        };
+        if let Err(err) = datapath.attach_steering(netns) {
+            tracing::warn!(balancer = %balancer.name, %err, "VIP steering off (kernel without SK_LOOKUP?); listeners bind as configured");
+            return None;
+        }
+        let vips: Vec<_> = balancer
+            .vrrp
+            .iter()
+            .flat_map(|instance| instance.virtual_addresses.iter().map(|(address, _)| *address))
+            .collect();
+        let plan = steering::plan(&config.frontends, &vips, STEERING_MAX_FRONTENDS);
+        if config.frontends.len() > STEERING_MAX_FRONTENDS as usize {
+            tracing::warn!(balancer = %balancer.name, steered = STEERING_MAX_FRONTENDS, frontends = config.frontends.len(), "more frontends than steering slots: the others are not steered");
+        }
+        Some((plan, SteeringMaps::new(&self.config.instance_pin_dir(&balancer.name))))
+    }
+
+    /// Detaches a balancer's steering program, if attached.
+    pub(super) fn release_steering(&mut self, balancer: &str) {
+        if let Some(datapath) = self.instances.get_mut(balancer) {
+            if let Err(err) = datapath.detach_steering() {
+                tracing::warn!(%balancer, %err, "cannot detach VIP steering");
+            }
+        }
+    }
+
+    /// Writes the ownership of a balancer's VIPs from its running VRRP
+    /// instances (a proxy (re)started after they took their state).
+    fn write_current_ownership(&self, balancer: &str) {
+        let maps = SteeringMaps::new(&self.config.instance_pin_dir(balancer));
+        for driver in self.vrrp.values().filter(|driver| driver.balancer == balancer) {
+            let owned = driver.report().state == State::Master.to_string();
+            for (address, _) in &driver.config.virtual_addresses {
+                if let Err(err) = maps.set_owned(*address, owned) {
+                    tracing::debug!(%balancer, %address, %err, "steering ownership not written");
+                }
             }
         }
     }

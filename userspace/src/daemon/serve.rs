@@ -15,6 +15,7 @@ use halb_common::names::PROG_VRRP_ADVERT;
 
 use super::{pending::Pending, status_listener, vrrp_driver::VrrpDriver, Daemon, DaemonError};
 use crate::control::{self, Request, Response};
+use crate::datapath::steering::SteeringMaps;
 
 /// Why [`Daemon::serve`] returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,12 +192,19 @@ impl Daemon {
                     continue;
                 }
             };
+            let steering = self
+                .config
+                .balancers
+                .iter()
+                .any(|b| b.name == balancer && b.proxy_steering)
+                .then(|| SteeringMaps::new(&self.config.instance_pin_dir(&balancer)));
             match VrrpDriver::spawn(
                 config,
                 &balancer,
                 self.namespaces.get(&netns),
                 pin_dir,
                 tracker,
+                steering,
             )
             .await
             {

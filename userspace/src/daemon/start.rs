@@ -138,6 +138,18 @@ impl Daemon {
                 point.instance == port.instance && point.interface == port.interface
             })
         });
+        let steering = self
+            .proxies
+            .iter()
+            .filter_map(|(balancer, host)| {
+                let program_id = self
+                    .instances
+                    .get(balancer)
+                    .and_then(Datapath::steering_program_id)
+                    .unwrap_or(0);
+                Some(host.steering.as_ref()?.balancer_report(balancer, program_id))
+            })
+            .collect();
         DaemonStatus {
             node: self.config.node.clone(),
             pid: std::process::id(),
@@ -147,6 +159,7 @@ impl Daemon {
             pinned_maps,
             programs,
             ports,
+            steering,
         }
     }
 

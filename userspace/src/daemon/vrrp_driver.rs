@@ -3,7 +3,9 @@
 //! path's master record and `sleep_until(poll_timeout())` into inputs, and
 //! applies the machine's actions: adverts on the raw socket, virtual
 //! addresses through rtnetlink, gratuitous ARPs on a packet socket, and a
-//! log line per transition. The loop is the daemon's one driver loop
+//! log line per transition. With VIP steering on, each transition also
+//! writes the VIPs' ownership for the `SK_LOOKUP` program (MASTER owns),
+//! before the addresses are added or removed. The loop is the daemon's one driver loop
 //! ([`super::driver_loop`]).
 //!
 //! Everything that touches the network is created inside the balancer's
@@ -25,6 +27,7 @@ use super::{
 use crate::{
     config::VrrpInstance,
     control::vrrp::{TransitionRecord, VrrpReport},
+    datapath::steering::SteeringMaps,
     net::{
         addresses, arp,
         link::{self, LinkError},
@@ -34,7 +37,7 @@ use crate::{
     proxy::PoolHealth,
     vrrp::{
         packet::VRRP_MULTICAST_V4, Action, Advertisement, Auth, Config, ConfigError, EncodeError,
-        IpMeta, VirtualRouter,
+        IpMeta, State, VirtualRouter,
     },
 };
 
@@ -118,13 +121,14 @@ impl VrrpDriver {
     /// tokio runtime. A busy machine then cannot delay adverts, which with
     /// 10 ms intervals would be a false failover. The instance's fast path
     /// (if enabled) must already be attached; its maps are reached through
-    /// `pin_dir`.
+    /// `pin_dir`. `steering`: where to write the VIPs' ownership.
     pub async fn spawn(
         config: VrrpInstance,
         balancer: &str,
         netns: Option<&Netns>,
         pin_dir: Option<PathBuf>,
         tracker: Option<Tracker>,
+        steering: Option<SteeringMaps>,
     ) -> Result<Self, VrrpDriverError> {
         let setup = |what: &'static str, cause: Cause| VrrpDriverError::Setup {
             instance: config.name.clone(),
@@ -151,7 +155,7 @@ impl VrrpDriver {
                 let prepared = prepare_thread(namespace.as_ref(), instance.realtime_priority)
                     .and_then(|runtime| {
                         let _context = runtime.enter();
-                        open_io(&instance, pin_dir, tracker).map(|io| (runtime, io))
+                        open_io(&instance, pin_dir, tracker, steering).map(|io| (runtime, io))
                     });
                 let (runtime, io) = match prepared {
                     Ok(ready) => ready,
@@ -248,6 +252,7 @@ fn open_io(
     config: &VrrpInstance,
     pin_dir: Option<PathBuf>,
     tracker: Option<Tracker>,
+    steering: Option<SteeringMaps>,
 ) -> Result<Io, (&'static str, Cause)> {
     let ifindex = crate::datapath::attach::interface_index(&config.interface)
         .map_err(|err| ("interface", err.into()))?;
@@ -257,7 +262,7 @@ fn open_io(
     let netlink = link::connect().map_err(|err| ("rtnetlink", err.into()))?;
     let links = link::watch().map_err(|err| ("link monitor", err.into()))?;
     let fast_path = pin_dir.map(|dir| FastPath::new(dir, config.vrid));
-    Ok(Io { socket, arp, netlink, links, ifindex, fast_path, tracker })
+    Ok(Io { socket, arp, netlink, links, ifindex, fast_path, tracker, steering })
 }
 
 /// The instance's sockets and handles.
@@ -269,6 +274,7 @@ struct Io {
     ifindex: u32,
     fast_path: Option<FastPath>,
     tracker: Option<Tracker>,
+    steering: Option<SteeringMaps>,
 }
 
 struct Running {
@@ -447,6 +453,9 @@ impl Running {
             }
             Action::Transition { at: _, from, to, reason } => {
                 tracing::info!("vrid {} {from} -> {to}: {reason}", self.config.vrid);
+                if (from == State::Master) != (to == State::Master) {
+                    self.write_ownership(to == State::Master);
+                }
                 let unix_ms = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX));
@@ -460,6 +469,17 @@ impl Running {
                     self.history.remove(0);
                 }
                 Ok(())
+            }
+        }
+    }
+
+    /// Tells the steering program whether this balancer owns the VIPs. A
+    /// VIP without an entry (steering off, or not applied yet) stays so.
+    fn write_ownership(&self, owned: bool) {
+        let Some(steering) = &self.io.steering else { return };
+        for (address, _) in &self.config.virtual_addresses {
+            if let Err(err) = steering.set_owned(*address, owned) {
+                tracing::debug!(%address, owned, %err, "steering ownership not written");
             }
         }
     }

@@ -38,6 +38,8 @@ pub struct Datapath {
     ebpf: Ebpf,
     ports: Vec<AttachedPort>,
     logger_taken: bool,
+    /// `vip_steering` on the instance's namespace, when attached.
+    pub(super) steering_link: Option<aya::programs::sk_lookup::SkLookupLinkId>,
 }
 
 impl Datapath {
@@ -50,7 +52,7 @@ impl Datapath {
                 .load()
                 .map_err(|cause| DatapathError::Program { name, cause })?;
         }
-        Ok(Self { ebpf, ports: Vec::new(), logger_taken: false })
+        Ok(Self { ebpf, ports: Vec::new(), logger_taken: false, steering_link: None })
     }
 
     /// A loaded program by name (one of [`PROGRAMS`]), e.g. for
@@ -187,7 +189,7 @@ impl Datapath {
     pub fn detach_all(&mut self) -> Result<(), DatapathError> {
         let mut points: Vec<_> = self.ports.iter().map(|port| port.point.clone()).collect();
         points.dedup();
-        let mut first_error = None;
+        let mut first_error = self.detach_steering().err();
         for point in points {
             if let Err(err) = self.detach(&point) {
                 tracing::warn!(interface = %point.interface, %err, "detach failed");
@@ -198,7 +200,8 @@ impl Datapath {
     }
 }
 
-/// Every program of the object; all are TC classifiers.
+/// Every TC classifier of the object (`vip_steering`, the one `SK_LOOKUP`
+/// program, is loaded when steering is attached).
 pub const PROGRAMS: [&str; 6] = [
     PROG_PORT_CLASSIFIER,
     PROG_VRRP_ADVERT,

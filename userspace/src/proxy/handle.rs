@@ -2,7 +2,7 @@
 //! and starts every backend's checkers; the [`Handle`] it returns reads
 //! statistics and pool health, replaces server lists, and shuts down.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,6 +34,16 @@ pub struct Handle {
 /// Binds the frontends and starts serving. Must run inside a tokio runtime
 /// with time and I/O enabled.
 pub async fn start(config: Config) -> Result<Handle, ProxyError> {
+    start_with(config, BTreeMap::new()).await
+}
+
+/// [`start`], with the listeners of some frontends bound by the caller (by
+/// frontend name; listening, e.g. steered into by the datapath): those are
+/// served as they are, the others bound from the config.
+pub async fn start_with(
+    config: Config,
+    mut bound: BTreeMap<String, std::net::TcpListener>,
+) -> Result<Handle, ProxyError> {
     let mut backends = HashMap::new();
     let mut order = Vec::new();
     for b in config.backends {
@@ -43,7 +53,13 @@ pub async fn start(config: Config) -> Result<Handle, ProxyError> {
     let (shutdown, _) = watch::channel(false);
     let mut listeners = Vec::new();
     for f in config.frontends {
-        let listener = match TcpListener::bind(f.bind).await {
+        let listener = match bound.remove(&f.name) {
+            Some(listener) => {
+                listener.set_nonblocking(true).and_then(|()| TcpListener::from_std(listener))
+            }
+            None => TcpListener::bind(f.bind).await,
+        };
+        let listener = match listener {
             Ok(listener) => listener,
             Err(source) => {
                 for b in backends.values() {
@@ -132,6 +148,7 @@ impl Handle {
                 .map(|(f, _)| f.counters.snapshot(&f.name, f.forwarder.backend.name()))
                 .collect(),
             backends: self.order.iter().map(|name| self.backends[name].snapshot()).collect(),
+            steering: Vec::new(),
         }
     }
 

@@ -188,6 +188,10 @@ pub(crate) struct ServerCounters {
 pub struct StatsSnapshot {
     pub frontends: Vec<FrontendStats>,
     pub backends: Vec<BackendStats>,
+    /// What the datapath steered to each frontend (filled by the daemon;
+    /// empty without VIP steering).
+    #[serde(default)]
+    pub steering: Vec<crate::steering::FrontendSteering>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -20,8 +20,31 @@ pub fn render(stats: &StatsSnapshot) -> String {
 /// Writes the families of every proxy in `proxies`, each family once.
 pub fn write(out: &mut Exposition, proxies: &[Labelled<'_>]) {
     frontends(out, proxies);
+    steering(out, proxies);
     backends(out, proxies);
     servers(out, proxies);
+}
+
+/// What the datapath's VIP steering did with each frontend's new
+/// connections (docs/steering.md); nothing without steering.
+fn steering(out: &mut Exposition, proxies: &[Labelled<'_>]) {
+    if proxies.iter().all(|(_, stats)| stats.steering.is_empty()) {
+        return;
+    }
+    let name = "halb_proxy_frontend_steering_total";
+    out.family(name, "counter", "New connections seen by VIP steering, by outcome.");
+    for (base, stats) in proxies {
+        for f in &stats.steering {
+            for (outcome, value) in [
+                ("steered", f.steered),
+                ("no_socket", f.no_socket),
+                ("refused", f.refused),
+                ("assign_failed", f.assign_failed),
+            ] {
+                out.sample(name, base, &[("frontend", &f.frontend), ("outcome", outcome)], value);
+            }
+        }
+    }
 }
 
 /// Writes the proxies of a daemon's balancers, `(balancer, stats)`, each sample labelled
@@ -301,8 +324,20 @@ mod tests {
                     latency,
                 }],
             }],
+            steering: vec![crate::steering::FrontendSteering {
+                frontend: "web".into(),
+                steered: 5,
+                refused: 2,
+                ..Default::default()
+            }],
         };
         let text = render(&stats);
+        assert!(text.contains(
+            "halb_proxy_frontend_steering_total{frontend=\"web\",outcome=\"steered\"} 5\n"
+        ));
+        assert!(text.contains(
+            "halb_proxy_frontend_steering_total{frontend=\"web\",outcome=\"refused\"} 2\n"
+        ));
         assert!(text.contains("# TYPE halb_proxy_frontend_requests_total counter\n"));
         assert!(text.contains("halb_proxy_frontend_requests_total{frontend=\"web\"} 7\n"));
         assert!(
