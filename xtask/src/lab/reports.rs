@@ -198,7 +198,7 @@ mod tests {
         };
         let stats = vec![(
             "bal1".to_string(),
-            StatsSnapshot { frontends: Vec::new(), backends: vec![backend] },
+            StatsSnapshot { frontends: Vec::new(), backends: vec![backend], steering: Vec::new() },
         )];
         // What `halb proxy stats --json` prints reads back as the same types.
         let json = serde_json::to_string(&stats).unwrap();
