@@ -152,6 +152,9 @@ fn each_daemon_serves_its_page_and_metrics_of_every_level() {
         assert!(dom.contains(&format!(">{state}</span>")), "page lacks state {state}");
     }
     assert!(dom.contains(&format!("VNI {}", vxlan[0].vni)), "page lacks the VNI");
+    if proxy.iter().any(|(_, s)| !s.steering.is_empty()) {
+        assert!(dom.contains("VIP steering (sk_lookup)"), "page lacks the steering counters");
+    }
     for server in servers(&proxy) {
         assert!(dom.contains(&format!("<td>{server}</td>")), "page lacks server {server}");
     }
