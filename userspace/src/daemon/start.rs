@@ -70,16 +70,25 @@ impl Daemon {
     /// yet. Stops at the first error (the caller undoes).
     fn attach_points(&mut self, points: &[AttachPoint]) -> Result<(), DaemonError> {
         for point in points {
-            if !self.instances.contains_key(&point.instance) {
-                let datapath = Datapath::load(self.config.log_level)?;
-                let dir = self.config.instance_pin_dir(&point.instance);
-                pins::pin_maps(datapath.ebpf(), &dir)?;
-                tracing::info!(instance = %point.instance, pin_dir = %dir.display(), "datapath loaded, maps pinned");
-                self.instances.insert(point.instance.clone(), datapath);
-            }
+            self.ensure_instance(&point.instance)?;
             let netns = point.netns.as_ref().map(|name| &self.namespaces[name]);
             let datapath = self.instances.get_mut(&point.instance).expect("inserted above");
             datapath.attach(point, netns)?;
+        }
+        Ok(())
+    }
+
+    /// Loads the datapath instance `instance` and pins its maps, unless it is loaded.
+    pub(super) fn ensure_instance(
+        &mut self,
+        instance: &str,
+    ) -> Result<(), crate::datapath::DatapathError> {
+        if !self.instances.contains_key(instance) {
+            let datapath = Datapath::load(self.config.log_level)?;
+            let dir = self.config.instance_pin_dir(instance);
+            pins::pin_maps(datapath.ebpf(), &dir)?;
+            tracing::info!(instance, pin_dir = %dir.display(), "datapath loaded, maps pinned");
+            self.instances.insert(instance.to_owned(), datapath);
         }
         Ok(())
     }

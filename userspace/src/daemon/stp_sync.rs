@@ -25,7 +25,7 @@ use crate::{
     control::stp::StpReport,
     datapath::{
         attach::{interface_index, InterfaceIndexError},
-        pins, Datapath, DatapathError,
+        pins, DatapathError,
     },
     netns::{with_netns, Netns, NetnsError},
 };
@@ -101,12 +101,7 @@ impl Daemon {
         netns_name: Option<String>,
     ) -> Result<StpDriver, StpStartError> {
         let netns = netns_name.as_deref().map(Netns::open).transpose()?;
-        if !self.instances.contains_key(HOST_INSTANCE) {
-            let datapath = Datapath::load(self.config.log_level)?;
-            let dir = self.config.instance_pin_dir(HOST_INSTANCE);
-            pins::pin_maps(datapath.ebpf(), &dir)?;
-            self.instances.insert(HOST_INSTANCE.to_owned(), datapath);
-        }
+        self.ensure_instance(HOST_INSTANCE)?;
         let maps = PortMaps::new(&self.config.instance_pin_dir(HOST_INSTANCE));
         let ifindexes = with_netns(netns.as_ref(), || {
             (config.ports.iter())

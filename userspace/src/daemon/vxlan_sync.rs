@@ -27,7 +27,7 @@ use crate::{
     config::{vxlan::Vxlan, HOST_INSTANCE},
     datapath::{
         attach::{interface_index, InterfaceIndexError},
-        pins, Datapath, DatapathError,
+        pins, DatapathError,
     },
     netns::{with_netns, Netns, NetnsError},
     vxlan::{fdb, FdbRow, Tables, TablesError, VxlanReport},
@@ -98,12 +98,7 @@ impl Daemon {
         netns_name: Option<String>,
     ) -> Result<VxlanHost, VxlanStartError> {
         let netns = netns_name.as_deref().map(Netns::open).transpose()?;
-        if !self.instances.contains_key(HOST_INSTANCE) {
-            let datapath = Datapath::load(self.config.log_level)?;
-            let dir = self.config.instance_pin_dir(HOST_INSTANCE);
-            pins::pin_maps(datapath.ebpf(), &dir)?;
-            self.instances.insert(HOST_INSTANCE.to_owned(), datapath);
-        }
+        self.ensure_instance(HOST_INSTANCE)?;
         let handle = vxlan_tunnel::handle(netns.as_ref())?;
         vxlan_tunnel::create(&handle, netns.as_ref(), config).await?;
         let indexes = with_netns(netns.as_ref(), || {
