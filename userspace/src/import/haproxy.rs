@@ -47,6 +47,8 @@ impl Directive {
 pub struct Section {
     pub kind: String,
     pub name: Option<String>,
+    /// `listen NAME ADDRESS:PORT`, the old form: the address on the section line.
+    pub address: Option<String>,
     pub line: usize,
     pub end_line: usize,
     pub directives: Vec<Directive>,
@@ -67,6 +69,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Section>, ImportError> {
             sections.push(Section {
                 kind: keyword.clone(),
                 name: words.get(1).cloned(),
+                address: words.get(2).cloned(),
                 line,
                 end_line: line,
                 directives: Vec::new(),

@@ -49,6 +49,8 @@ pub fn http_check(check: &mut HttpCheckSection, args: &[String]) -> Read {
                 match *key {
                     "meth" => check.method = Some(value.to_owned()),
                     "uri" => check.path = Some(value.to_owned()),
+                    // `hdr NAME VALUE`: two words.
+                    "hdr" => left.push(format!("hdr {value} {}", pairs.next().copied().unwrap_or_default())),
                     other => left.push(format!("{other} {value}")),
                 }
             }

@@ -235,6 +235,9 @@ impl Mapper<'_> {
             });
         }
         self.report.mapped(self.at(s.line), title);
+        if let (Some(address), true) = (&s.address, role.listens()) {
+            self.bind(s.line, address, &[]);
+        }
         for d in &s.directives {
             self.directive(role, d, s);
         }
@@ -322,7 +325,7 @@ impl Mapper<'_> {
                 }
             }
             ("server", name) if role.serves() => self.server(d, name),
-            ("bind", _) if role.listens() => self.bind(d),
+            ("bind", address) if role.listens() => self.bind(d.line, address, d.words.get(2..).unwrap_or_default()),
             ("default_backend", backend) if in_defaults || role.listens() => {
                 if in_defaults {
                     self.defaults.default_backend = Some(backend.to_owned());
@@ -427,9 +430,10 @@ impl Mapper<'_> {
         }
     }
 
-    fn bind(&mut self, d: &Directive) {
+    /// `bind ADDRESS[,ADDRESS...] [OPTIONS]` (or a section line's address).
+    fn bind(&mut self, line: usize, addresses: &str, options: &[String]) {
         let mut outcomes = Vec::new();
-        for text in d.word(1).split(',') {
+        for text in addresses.split(',') {
             match bind_text(text) {
                 Ok(bind) => {
                     let frontend = self.frontends.last_mut().expect("a frontend section");
@@ -445,12 +449,12 @@ impl Mapper<'_> {
             }
         }
         for outcome in outcomes {
-            self.outcome(d.line, "bind", outcome);
+            self.outcome(line, "bind", outcome);
         }
-        if d.words.len() > 2 {
-            let options = d.words[2..].join(" ");
+        if !options.is_empty() {
+            let options = options.join(" ");
             self.report.unsupported(
-                self.at(d.line),
+                self.at(line),
                 format!("bind {options}"),
                 "halb's frontends listen in plain HTTP/1.1 and take no bind options (no TLS)",
             );

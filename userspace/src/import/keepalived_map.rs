@@ -54,7 +54,7 @@ pub struct Imported {
 /// keepalived's default priority when an instance gives none.
 pub const KEEPALIVED_DEFAULT_PRIORITY: i64 = 100;
 /// Why `authentication` is refused.
-pub const AUTHENTICATION_REFUSED: &str = "VRRPv3 (RFC 5798, section 9) removed authentication: VRRPv2's simple password travels in clear and protects nothing, and halb neither sends nor checks it; remove the block (keepalived ignores it with version 3 too)";
+pub const AUTHENTICATION_REFUSED: &str = "RFC 5798 (VRRPv3, section 9) removed authentication: VRRPv2's password travels in clear and protects against nothing, and halb neither sends nor checks it; remove the block";
 
 /// Maps the statements of `file`; `track` is the backend a haproxy check
 /// becomes (the proxy's first frontend's default backend), if a proxy was imported.

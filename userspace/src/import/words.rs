@@ -1,6 +1,6 @@
 //! Splitting one line of haproxy.cfg or keepalived.conf into words: blanks
 //! separate, `"..."` and `'...'` quote, a backslash escapes the next
-//! character, and a comment character at the start of a word ends the line.
+//! character (`\r`, `\n`, `\t` are kept as written), and a comment character at the start of a word ends the line.
 
 /// The words of `line`; `comment` holds the characters that start a comment.
 /// An unterminated quote is an error naming the quote.
@@ -13,8 +13,16 @@ pub fn split(line: &str, comment: &[char]) -> Result<Vec<String>, String> {
             c if c.is_whitespace() => words.extend(word.take()),
             c if comment.contains(&c) && word.is_none() => break,
             '\\' => {
-                let escaped = chars.next().unwrap_or('\\');
-                word.get_or_insert_with(String::new).push(escaped);
+                let text = word.get_or_insert_with(String::new);
+                match chars.next() {
+                    // haproxy's `\r`, `\n`, `\t` stay escapes (a check's header lines).
+                    Some(escaped @ ('r' | 'n' | 't')) => {
+                        text.push('\\');
+                        text.push(escaped);
+                    }
+                    Some(escaped) => text.push(escaped),
+                    None => text.push('\\'),
+                }
             }
             '"' | '\'' => {
                 let text = word.get_or_insert_with(String::new);
