@@ -21,7 +21,7 @@ pub mod keepalived_map;
 mod keepalived_reasons;
 mod output;
 pub mod report;
-mod words;
+pub(crate) mod words;
 
 pub use convert::{import, Imported, Options, Source, DEFAULT_BALANCER};
 pub use error::ImportError;

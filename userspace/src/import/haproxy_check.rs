@@ -73,7 +73,7 @@ mod tests {
     use crate::proxy::section::HttpCheckSection;
 
     fn words(text: &str) -> Vec<String> {
-        text.split_whitespace().map(str::to_owned).collect()
+        crate::import::words::split(text, &[]).expect("test words")
     }
 
     #[test]

@@ -211,9 +211,7 @@ fn reason(word: &str) -> &'static str {
 /// haproxy's server address as halb's `IP:PORT`, or why it cannot be one.
 pub fn address(text: &str) -> Result<String, String> {
     let text = text.strip_prefix("ipv4@").or_else(|| text.strip_prefix("ipv6@")).unwrap_or(text);
-    if let Ok(address) = text.parse::<SocketAddr>() {
-        return Ok(address.to_string());
-    }
+    // As haproxy, the last colon starts the port, IPv6 addresses included.
     let Some((host, port)) = text.rsplit_once(':') else {
         return match text.parse::<IpAddr>() {
             Ok(_) => {
@@ -228,9 +226,14 @@ pub fn address(text: &str) -> Result<String, String> {
     let ip: IpAddr = host.trim_start_matches('[').trim_end_matches(']').parse().map_err(|_| {
         format!("`{host}` is not an IP address: halb takes IP addresses only (no DNS)")
     })?;
-    let port: u16 = port.parse().ok().filter(|port| *port != 0).ok_or_else(|| {
-        format!("port `{port}`: halb needs one fixed port (no ranges or offsets)")
-    })?;
+    // Digits only: haproxy's `+1` and `-1` are offsets from the client's port.
+    let port: u16 = Some(port)
+        .filter(|port| port.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|port| port.parse().ok())
+        .filter(|port| *port != 0)
+        .ok_or_else(|| {
+            format!("port `{port}`: halb needs one fixed port (no ranges or offsets)")
+        })?;
     Ok(SocketAddr::new(ip, port).to_string())
 }
 
@@ -239,7 +242,7 @@ mod tests {
     use super::{address, params};
 
     fn words(text: &str) -> Vec<String> {
-        text.split_whitespace().map(str::to_owned).collect()
+        crate::import::words::split(text, &[]).expect("test words")
     }
 
     #[test]
