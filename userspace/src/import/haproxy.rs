@@ -47,8 +47,9 @@ impl Directive {
 pub struct Section {
     pub kind: String,
     pub name: Option<String>,
-    /// `listen NAME ADDRESS:PORT`, the old form: the address on the section line.
-    pub address: Option<String>,
+    /// The words after the name: `listen NAME ADDRESS:PORT` (the old form),
+    /// `frontend NAME from DEFAULTS` (haproxy 2.x's named defaults).
+    pub args: Vec<String>,
     pub line: usize,
     pub end_line: usize,
     pub directives: Vec<Directive>,
@@ -69,7 +70,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Section>, ImportError> {
             sections.push(Section {
                 kind: keyword.clone(),
                 name: words.get(1).cloned(),
-                address: words.get(2).cloned(),
+                args: words.get(2..).unwrap_or_default().to_vec(),
                 line,
                 end_line: line,
                 directives: Vec::new(),

@@ -235,8 +235,14 @@ impl Mapper<'_> {
             });
         }
         self.report.mapped(self.at(s.line), title);
-        if let (Some(address), true) = (&s.address, role.listens()) {
-            self.bind(s.line, address, &[]);
+        match s.args.first().map(String::as_str) {
+            Some("from") => self.report.unsupported(
+                self.at(s.line),
+                s.args.join(" "),
+                "halb applies the last `defaults` section before this one, not a named one",
+            ),
+            Some(address) if role.listens() => self.bind(s.line, address, &[]),
+            _ => {}
         }
         for d in &s.directives {
             self.directive(role, d, s);

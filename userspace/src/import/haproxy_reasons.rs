@@ -53,7 +53,8 @@ pub fn reason(section: &str, keyword: &str, second: &str) -> String {
         (key, _) if key.starts_with("tune.") => "halb has no such tuning knob",
         ("bind" | "server" | "default-server" | "balance" | "default_backend" | "maxconn" | "http-check", _)
         | ("option", "httpchk") => {
-            return format!("`{keyword}` does not belong in a `{section}` section (haproxy rejects it too)")
+            let name = if keyword == "option" { format!("option {second}") } else { keyword.to_owned() };
+            return format!("`{name}` does not belong in a `{section}` section (haproxy rejects it too)");
         }
         _ => "not a setting halb has",
     };
