@@ -19,6 +19,7 @@ mod haproxy_server;
 pub mod keepalived;
 pub mod keepalived_map;
 mod keepalived_reasons;
+mod keepalived_track;
 mod output;
 pub mod report;
 pub(crate) mod words;

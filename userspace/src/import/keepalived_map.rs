@@ -5,7 +5,6 @@
 //! (halb runs the proxy itself and tracks its pool). `authentication` is
 //! refused: RFC 5798 removed it. Every statement goes to the report once.
 
-use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use serde::Serialize;
@@ -13,6 +12,7 @@ use serde::Serialize;
 use super::error::ImportError;
 use super::keepalived::Node;
 use super::keepalived_reasons::{global_reason, instance_reason, section_reason};
+use super::keepalived_track::Tracking;
 use super::report::{Location, Report};
 
 /// One `vrrp_instance`, as `[[balancer.vrrp]]` keys (serialized in this order).
@@ -67,16 +67,10 @@ pub fn map(
     let mut mapper = Mapper {
         file,
         report,
-        track,
         globals: Globals::default(),
-        scripts: BTreeMap::new(),
-        used: BTreeMap::new(),
+        tracking: Tracking::new(file, nodes, track),
     };
     let mut imported = Imported::default();
-    // keepalived reads the whole file first: a script may follow its users.
-    for node in nodes.iter().filter(|node| node.word(0) == "vrrp_script") {
-        mapper.scripts.insert(node.word(1).to_owned(), node.clone());
-    }
     for node in nodes {
         match node.word(0) {
             "global_defs" => imported.router_id = mapper.global_defs(node),
@@ -96,7 +90,7 @@ pub fn map(
             },
         }
     }
-    mapper.scripts_outcome();
+    mapper.tracking.finish(mapper.report);
     Ok(imported)
 }
 
@@ -115,11 +109,8 @@ struct Globals {
 struct Mapper<'a> {
     file: &'a str,
     report: &'a mut Report,
-    track: Option<&'a str>,
     globals: Globals,
-    scripts: BTreeMap<String, Node>,
-    /// Scripts a `track_script` turned into `track_backend`.
-    used: BTreeMap<String, String>,
+    tracking: Tracking<'a>,
 }
 
 impl Mapper<'_> {
@@ -221,7 +212,14 @@ impl Mapper<'_> {
                         }
                     }
                 }
-                "track_script" => bonus += self.track_script(child, &mut instance),
+                "track_script" => {
+                    let tracked = instance.track_backend.is_some();
+                    if let Some(found) = self.tracking.track_script(child, tracked, self.report) {
+                        instance.track_backend = Some(found.backend);
+                        instance.track_weight = found.weight;
+                        bonus += found.bonus;
+                    }
+                }
                 keyword => self.unsupported(child, instance_reason(keyword)),
             }
         }
@@ -249,22 +247,24 @@ impl Mapper<'_> {
             // keepalived caps a tracked priority at 254 (255 is the address owner's).
             instance.priority = (instance.priority + bonus).min(254);
         }
-        for (line, device) in devices {
-            if device != instance.interface {
-                self.report.unsupported(
-                    self.at(line),
-                    format!("dev {device}"),
-                    format!(
-                        "halb adds the virtual addresses on the instance's interface `{}`",
-                        instance.interface
-                    ),
-                );
-            }
-        }
+        self.other_devices(&devices, &instance.interface);
         if let Some((secs, line)) = advert {
             instance.advert_int = Some(self.advert_int(secs, line, instance.version.unwrap_or(2)));
         }
         Ok(Some(instance))
+    }
+
+    /// Lists each `dev` of a virtual address that is not the instance's `interface`.
+    fn other_devices(&mut self, devices: &[(usize, String)], interface: &str) {
+        for (line, device) in devices.iter().filter(|(_, device)| device != interface) {
+            self.report.unsupported(
+                self.at(*line),
+                format!("dev {device}"),
+                format!(
+                    "halb adds the virtual addresses on the instance's interface `{interface}`"
+                ),
+            );
+        }
     }
 
     /// The advert interval the version allows: whole seconds 1-255 for v2,
@@ -325,93 +325,5 @@ impl Mapper<'_> {
             }
         }
         Some(text.to_owned())
-    }
-
-    /// `track_script { NAME [weight W] }`: a script that checks haproxy
-    /// becomes `track_backend`; halb tracks one backend per instance.
-    /// Returns the priority bonus of a positive weight.
-    fn track_script(&mut self, node: &Node, instance: &mut Instance) -> i64 {
-        self.report.mapped(self.at(node.line), "track_script");
-        let mut bonus = 0;
-        for entry in node.children() {
-            let name = entry.word(0).to_owned();
-            let Some(script) = self.scripts.get(&name).cloned() else {
-                self.unsupported(entry, format!("no vrrp_script `{name}` in this file"));
-                continue;
-            };
-            let command = script
-                .children()
-                .iter()
-                .find(|c| c.word(0) == "script")
-                .map(|c| c.word(1).to_owned())
-                .unwrap_or_default();
-            if !command.to_ascii_lowercase().contains("haproxy") {
-                self.unsupported(entry, "halb runs no scripts: it tracks a proxy backend (track_backend), and this script does not check haproxy");
-                continue;
-            }
-            let Some(backend) = self.track else {
-                self.unsupported(entry, "this script checks haproxy, but no proxy was imported to track (pass --haproxy)");
-                continue;
-            };
-            if instance.track_backend.is_some() {
-                self.unsupported(entry, "halb tracks one backend per instance");
-                continue;
-            }
-            let script_weight = script
-                .children()
-                .iter()
-                .find(|c| c.word(0) == "weight")
-                .and_then(|c| c.word(1).parse::<i64>().ok());
-            let own_weight =
-                (entry.word(1) == "weight").then(|| entry.word(2).parse::<i64>().ok()).flatten();
-            let weight = own_weight.or(script_weight).unwrap_or(0);
-            instance.track_backend = Some(backend.to_owned());
-            let effect = match weight {
-                0 => {
-                    instance.track_weight = None;
-                    "FAULT while no server of the pool is up".to_owned()
-                }
-                w if w < 0 => {
-                    instance.track_weight = Some(w);
-                    format!("the priority drops by {} while no server of the pool is up", -w)
-                }
-                w => {
-                    // keepalived adds a positive weight while the script succeeds: the same
-                    // gap is the base priority raised by w, lowered by w while the pool is down.
-                    instance.track_weight = Some(-w);
-                    bonus += w;
-                    format!("keepalived's +{w} while up is priority +{w}, and -{w} while no server of the pool is up")
-                }
-            };
-            self.used.insert(name.clone(), backend.to_owned());
-            self.report.note(self.at(entry.line), name, format!(
-                "halb runs the proxy itself (if it stops, so do the adverts) and tracks backend `{backend}` instead of running the script: {effect}"
-            ));
-        }
-        bonus
-    }
-
-    /// Each `vrrp_script`: the ones a `track_script` imported are mapped
-    /// (halb's checks replace their timing); the others are listed.
-    fn scripts_outcome(&mut self) {
-        let scripts = std::mem::take(&mut self.scripts);
-        for (name, script) in scripts {
-            let Some(backend) = self.used.get(&name).cloned() else {
-                self.unsupported(&script, "halb runs no scripts: it tracks proxy backends (track_backend), and no instance tracks this one as a haproxy check");
-                continue;
-            };
-            self.report.mapped(self.at(script.line), title(&script));
-            for child in script.children() {
-                match child.word(0) {
-                    "script" | "weight" => self.report.mapped(self.at(child.line), child.word(0)),
-                    "interval" | "timeout" | "rise" | "fall" => self.report.note(
-                        self.at(child.line),
-                        child.word(0),
-                        format!("halb follows the health checks of backend `{backend}` (its servers' inter, rise, fall) instead"),
-                    ),
-                    _ => self.unsupported(child, "halb runs no scripts"),
-                }
-            }
-        }
     }
 }
