@@ -12,10 +12,12 @@
 mod convert;
 mod error;
 pub mod haproxy;
+mod haproxy_bind;
 mod haproxy_check;
 pub mod haproxy_map;
 mod haproxy_reasons;
 mod haproxy_server;
+mod haproxy_shared;
 pub mod keepalived;
 pub mod keepalived_map;
 mod keepalived_reasons;

@@ -8,11 +8,13 @@
 use std::collections::BTreeMap;
 
 use super::haproxy::{Directive, Section};
+use super::haproxy_bind::bind_text;
 use super::haproxy_check::{http_check, option_httpchk, DEFAULT_EXPECT};
 use super::haproxy_reasons::{reason, section_reason, timeout_reason};
 use super::haproxy_server::{self as server, ServerParams};
+use super::haproxy_shared::Shared;
 use super::report::{Location, Outcome, Report};
-use crate::proxy::config::{bind_address, duration};
+use crate::proxy::config::duration;
 use crate::proxy::section::{
     BackendSection, DurationValue, FrontendSection, HttpCheckSection, ProxySection, TimeoutSection,
 };
@@ -42,43 +44,6 @@ pub fn map(file: &str, sections: &[Section], report: &mut Report) -> Imported {
         mapper.section(section);
     }
     mapper.finish()
-}
-
-/// A value halb has once per proxy, and where it was set.
-#[derive(Debug)]
-struct Shared<T> {
-    value: Option<T>,
-    line: usize,
-    from_defaults: bool,
-}
-
-impl<T> Default for Shared<T> {
-    fn default() -> Self {
-        Self { value: None, line: 0, from_defaults: true }
-    }
-}
-
-impl<T: PartialEq> Shared<T> {
-    fn set(&mut self, value: T, line: usize, in_defaults: bool) -> Outcome {
-        if self.value.as_ref().is_none_or(|old| *old == value) {
-            if self.value.is_none() {
-                *self = Self { value: Some(value), line, from_defaults: in_defaults };
-            }
-            return Outcome::Mapped;
-        }
-        let earlier = self.line;
-        if in_defaults && self.from_defaults {
-            *self = Self { value: Some(value), line, from_defaults: true };
-            Outcome::Mapped
-        } else if self.from_defaults {
-            *self = Self { value: Some(value), line, from_defaults: false };
-            Outcome::Note(format!("halb has one value for the whole proxy: this one replaces line {earlier}'s for every frontend and backend"))
-        } else {
-            Outcome::Unsupported(format!(
-                "halb has one value for the whole proxy; line {earlier}'s is kept"
-            ))
-        }
-    }
 }
 
 /// What a `defaults` section gives the sections after it.
@@ -552,20 +517,4 @@ impl Mapper<'_> {
         };
         Imported { proxy: Some(proxy), threads }
     }
-}
-
-/// haproxy's bind address as halb's, or why it cannot be one.
-fn bind_text(text: &str) -> Result<String, String> {
-    let text = text.strip_prefix("ipv4@").or_else(|| text.strip_prefix("ipv6@")).unwrap_or(text);
-    if bind_address(text).is_some() {
-        return Ok(text.to_owned());
-    }
-    // haproxy writes IPv6 without brackets (`:::80`, `::1:80`).
-    if let Some((host, port)) = text.rsplit_once(':') {
-        let bracketed = format!("[{host}]:{port}");
-        if host.contains(':') && bind_address(&bracketed).is_some() {
-            return Ok(bracketed);
-        }
-    }
-    Err(format!("`{text}`: halb listens on one ADDRESS:PORT (no ranges, UNIX sockets or names)"))
 }
