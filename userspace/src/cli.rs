@@ -54,7 +54,7 @@ enum Command {
         /// keepalived's configuration file (`vrrp_instance`, `vrrp_script`, `global_defs`).
         #[arg(long, value_name = "FILE")]
         keepalived: Option<PathBuf>,
-        /// daemon.node (default: this host's name).
+        /// The node's name, daemon.node (default: this host's name).
         #[arg(long)]
         node: Option<String>,
         /// The balancer's name (default: keepalived's `router_id`, else bal1).
