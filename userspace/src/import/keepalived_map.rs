@@ -236,9 +236,9 @@ impl Mapper<'_> {
         instance.interface = interface.unwrap_or_default();
         instance.vrid = vrid.unwrap_or_default();
         instance.priority = priority.unwrap_or_else(|| {
-            self.report.note(
+            self.report.remark(
                 self.at(node.line),
-                format!("vrrp_instance {name}"),
+                &format!("vrrp_instance {name}"),
                 "no priority: keepalived's default, 100",
             );
             KEEPALIVED_DEFAULT_PRIORITY
@@ -282,7 +282,7 @@ impl Mapper<'_> {
                 format!("VRRPv3 adverts are centiseconds (0.01-40.95 s): imported as {fitted}")
             };
             // The line was reported mapped by `number`; say what changed.
-            self.report.note(self.at(line), "advert_int", why);
+            self.report.remark(self.at(line), "advert_int", why);
         }
         fitted
     }

@@ -74,6 +74,20 @@ impl Report {
         self.push(location, directive, Outcome::Note(why.into()));
     }
 
+    /// A remark on a directive already reported mapped (the same line and
+    /// name): it becomes a [`Outcome::Note`], so each directive counts once.
+    pub fn remark(&mut self, location: Location, directive: &str, why: impl Into<String>) {
+        let earlier = self.entries.iter_mut().rev().find(|entry| {
+            entry.location == location
+                && entry.directive == directive
+                && entry.outcome == Outcome::Mapped
+        });
+        match earlier {
+            Some(entry) => entry.outcome = Outcome::Note(why.into()),
+            None => self.note(location, directive, why),
+        }
+    }
+
     pub fn unsupported(
         &mut self,
         location: Location,
