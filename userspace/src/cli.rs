@@ -1,5 +1,6 @@
 //! Command-line interface (clap derive; the doc comments are the help).
 
+mod import;
 mod render;
 
 use std::path::{Path, PathBuf};
@@ -41,6 +42,27 @@ enum Command {
         /// TOML config file.
         #[arg(long, short)]
         config: PathBuf,
+    },
+    /// Turn haproxy.cfg and keepalived.conf into a halb config on stdout
+    /// (one balancer); every directive not imported as it is goes to
+    /// stderr as `FILE:LINE: directive: why`. keepalived's authentication is
+    /// refused (RFC 5798 removed it).
+    Import {
+        /// haproxy's configuration file (frontends, backends, listen, defaults).
+        #[arg(long, value_name = "FILE")]
+        haproxy: Option<PathBuf>,
+        /// keepalived's configuration file (`vrrp_instance`, `vrrp_script`, `global_defs`).
+        #[arg(long, value_name = "FILE")]
+        keepalived: Option<PathBuf>,
+        /// The node's name, daemon.node (default: this host's name).
+        #[arg(long)]
+        node: Option<String>,
+        /// The balancer's name (default: keepalived's `router_id`, else bal1).
+        #[arg(long)]
+        balancer: Option<String>,
+        /// The balancer's network namespace (default: its name).
+        #[arg(long)]
+        netns: Option<String>,
     },
     /// Show what running daemons do: roles, interfaces, programs, counters.
     Status {
@@ -176,6 +198,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let config = config::load(&config)?;
             print!("{}", render::config_summary(&config));
             Ok(())
+        }
+        Command::Import { haproxy, keepalived, node, balancer, netns } => {
+            import::run(import::ImportArgs { haproxy, keepalived, node, balancer, netns })
         }
         Command::Status { node, run_dir, json } => status(node.as_deref(), &run_dir, json),
         Command::Reload { node, run_dir } => reload(&node, &run_dir),

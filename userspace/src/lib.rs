@@ -6,6 +6,7 @@
 //! - [`datapath`]: loading the eBPF object, attaching it, pinning its maps,
 //!   reading its counters;
 //! - [`exposition`]: the Prometheus text format writer;
+//! - [`import`]: haproxy.cfg and keepalived.conf into a halb config;
 //! - [`control`]: the daemon's control socket and the status it reports;
 //! - [`vrrp`]: the VRRP protocol core (codec and state machine, no I/O);
 //! - [`stp`]: the STP/RSTP protocol core (BPDU codec and bridge state
@@ -25,6 +26,7 @@ pub mod control;
 pub mod daemon;
 pub mod datapath;
 pub mod exposition;
+pub mod import;
 pub mod net;
 pub mod netns;
 pub mod observe;
