@@ -24,6 +24,20 @@ pub struct Cli {
     command: Command,
 }
 
+/// Which running daemons a query asks, and how it prints the answer.
+#[derive(clap::Args)]
+struct Query {
+    /// Only the daemon of this node (default: every daemon in the run dir).
+    #[arg(long)]
+    node: Option<String>,
+    /// Directory of the control sockets.
+    #[arg(long, default_value = DEFAULT_RUN_DIR)]
+    run_dir: PathBuf,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the daemon: validate the config, load and attach the datapath, pin
@@ -66,15 +80,8 @@ enum Command {
     },
     /// Show what running daemons do: roles, interfaces, programs, counters.
     Status {
-        /// Only the daemon of this node (default: every daemon in the run dir).
-        #[arg(long)]
-        node: Option<String>,
-        /// Directory of the control sockets.
-        #[arg(long, default_value = DEFAULT_RUN_DIR)]
-        run_dir: PathBuf,
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        query: Query,
     },
     /// L7 proxies of running daemons.
     Proxy {
@@ -112,17 +119,10 @@ enum ProxyCommand {
     /// Per frontend, backend and server: requests, responses by class,
     /// errors, retries, health, connections, latency.
     Stats {
-        /// Only the daemon of this node (default: every daemon in the run dir).
-        #[arg(long)]
-        node: Option<String>,
-        /// Directory of the control sockets.
-        #[arg(long, default_value = DEFAULT_RUN_DIR)]
-        run_dir: PathBuf,
-        /// Print JSON instead of a table.
-        #[arg(long, conflicts_with = "prometheus")]
-        json: bool,
+        #[command(flatten)]
+        query: Query,
         /// Print the Prometheus text exposition (as the admin listener's /metrics).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "json")]
         prometheus: bool,
     },
 }
@@ -131,27 +131,13 @@ enum ProxyCommand {
 enum VxlanCommand {
     /// Forwarding table: inner MAC, remote VTEP, age, static or learned.
     Fdb {
-        /// Only the daemon of this node (default: every daemon in the run dir).
-        #[arg(long)]
-        node: Option<String>,
-        /// Directory of the control sockets.
-        #[arg(long, default_value = DEFAULT_RUN_DIR)]
-        run_dir: PathBuf,
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        query: Query,
     },
     /// Frames encapsulated, decapsulated, flooded, learned; drops by reason.
     Stats {
-        /// Only the daemon of this node (default: every daemon in the run dir).
-        #[arg(long)]
-        node: Option<String>,
-        /// Directory of the control sockets.
-        #[arg(long, default_value = DEFAULT_RUN_DIR)]
-        run_dir: PathBuf,
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        query: Query,
     },
 }
 
@@ -162,15 +148,8 @@ enum StpCommand {
     /// bridge and port, edge, point-to-point, mode, BPDU and datapath
     /// counters; then the recent transitions.
     Show {
-        /// Only the daemon of this node (default: every daemon in the run dir).
-        #[arg(long)]
-        node: Option<String>,
-        /// Directory of the control sockets.
-        #[arg(long, default_value = DEFAULT_RUN_DIR)]
-        run_dir: PathBuf,
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        query: Query,
     },
 }
 
@@ -179,15 +158,8 @@ enum VrrpCommand {
     /// Per instance: state, priority (configured and effective), master,
     /// last advert age, transitions and the last reason, fast-path counters.
     Status {
-        /// Only the daemon of this node (default: every daemon in the run dir).
-        #[arg(long)]
-        node: Option<String>,
-        /// Directory of the control sockets.
-        #[arg(long, default_value = DEFAULT_RUN_DIR)]
-        run_dir: PathBuf,
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        query: Query,
     },
 }
 
@@ -202,23 +174,23 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import { haproxy, keepalived, node, balancer, netns } => {
             import::run(import::ImportArgs { haproxy, keepalived, node, balancer, netns })
         }
-        Command::Status { node, run_dir, json } => status(node.as_deref(), &run_dir, json),
+        Command::Status { query } => status(query.node.as_deref(), &query.run_dir, query.json),
         Command::Reload { node, run_dir } => reload(&node, &run_dir),
-        Command::Proxy { command: ProxyCommand::Stats { node, run_dir, json, prometheus } } => {
-            proxy_stats(node.as_deref(), &run_dir, json, prometheus)
-        }
-        Command::Vrrp { command: VrrpCommand::Status { node, run_dir, json } } => {
+        Command::Proxy {
+            command: ProxyCommand::Stats { query: Query { node, run_dir, json }, prometheus },
+        } => proxy_stats(node.as_deref(), &run_dir, json, prometheus),
+        Command::Vrrp { command: VrrpCommand::Status { query: Query { node, run_dir, json } } } => {
             vrrp_status(node.as_deref(), &run_dir, json)
         }
-        Command::Stp { command: StpCommand::Show { node, run_dir, json } } => {
+        Command::Stp { command: StpCommand::Show { query: Query { node, run_dir, json } } } => {
             stp_show(node.as_deref(), &run_dir, json)
         }
-        Command::Vxlan { command: VxlanCommand::Fdb { node, run_dir, json } } => {
+        Command::Vxlan { command: VxlanCommand::Fdb { query: Query { node, run_dir, json } } } => {
             vxlan(node.as_deref(), &run_dir, json, render::vxlan_fdb)
         }
-        Command::Vxlan { command: VxlanCommand::Stats { node, run_dir, json } } => {
-            vxlan(node.as_deref(), &run_dir, json, render::vxlan_stats)
-        }
+        Command::Vxlan {
+            command: VxlanCommand::Stats { query: Query { node, run_dir, json } },
+        } => vxlan(node.as_deref(), &run_dir, json, render::vxlan_stats),
     }
 }
 
