@@ -30,6 +30,7 @@ use clap::{Args, ValueEnum};
 use super::proxy_env::{self, argv, fmt_sig, ratio_cell, Env};
 use super::proxy_wrk::{self, WrkResult};
 use super::report::{self, Target};
+use super::results::{first_seen, median};
 use crate::daemon_build::{self, Profile};
 use crate::harness::halb_config::{
     self, duration, BackendSection, BalancerSection, ConfigFile, DaemonSection, FrontendSection,
@@ -234,28 +235,6 @@ fn ms(d: Duration) -> String {
     fmt_sig(d.as_secs_f64() * 1e3, 3)
 }
 
-/// Each distinct item once, in order of first appearance.
-fn first_seen<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
-    let mut out = Vec::new();
-    for item in items {
-        if !out.contains(&item) {
-            out.push(item);
-        }
-    }
-    out
-}
-
-/// The middle value (the mean of the two middle ones for an even count).
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    match n {
-        0 => None,
-        _ if n % 2 == 1 => Some(v[n / 2]),
-        _ => Some(f64::midpoint(v[n / 2 - 1], v[n / 2])),
-    }
-}
-
 /// One `Measured` per (case, stack), in order of first appearance: each figure the median of
 /// that pair's runs (req/s, p50, p99, CPU per 1000 requests), errors summed. A pair with a run
 /// that gave no figures is that run (flagged).
@@ -270,7 +249,9 @@ pub fn medians(all: &[Measured]) -> Vec<Measured> {
                 return Some((*failed).clone());
             }
             let oks: Vec<&WrkResult> = runs.iter().filter_map(|m| m.ok()).collect();
-            let of = |f: &dyn Fn(&WrkResult) -> f64| median(oks.iter().map(|w| f(w)).collect());
+            let of = |f: &dyn Fn(&WrkResult) -> f64| {
+                median(&oks.iter().map(|w| f(w)).collect::<Vec<_>>())
+            };
             let secs = |d: Duration| d.as_secs_f64();
             #[allow(clippy::cast_precision_loss)]
             let requests = of(&|w| w.requests as f64)?;
@@ -292,8 +273,9 @@ pub fn medians(all: &[Measured]) -> Vec<Measured> {
                 non_2xx: oks.iter().map(|w| w.non_2xx).sum(),
             };
             // CPU seconds such that CPU per 1000 requests is the runs' median.
-            let cpu_secs = median(runs.iter().filter_map(|m| m.cpu_per_1000()).collect())
-                .map(|per_1000| per_1000 * requests / 1000.0);
+            let cpu_secs =
+                median(&runs.iter().filter_map(|m| m.cpu_per_1000()).collect::<Vec<_>>())
+                    .map(|per_1000| per_1000 * requests / 1000.0);
             Some(Measured { case, stack, wrk: Ok(wrk), cpu_secs })
         })
         .collect()
