@@ -75,6 +75,14 @@ impl Row {
         }
     }
 
+    /// A count per round (requests, duplicated replies).
+    #[must_use]
+    pub fn of_counts(case: &str, stack: &str, metric: &str, unit: &str, counts: &[usize]) -> Self {
+        #[allow(clippy::cast_precision_loss)]
+        let values = counts.iter().map(|&n| n as f64).collect();
+        Self::of(case, stack, metric, unit, values)
+    }
+
     /// Milliseconds of each duration.
     #[must_use]
     pub fn of_ms(case: &str, stack: &str, metric: &str, values: &[Duration]) -> Self {
