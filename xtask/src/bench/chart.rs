@@ -156,7 +156,7 @@ fn draw_panel(
         let lo = if lo.is_finite() { lo } else { 1.0 };
         (y(lo).floor() - 1.0, y(hi.max(lo)).ceil() + 0.6)
     } else {
-        (0.0, if hi > 0.0 { hi * 1.35 } else { 1.0 })
+        (0.0, if hi > 0.0 { hi * 1.6 } else { 1.0 })
     };
     #[allow(clippy::cast_precision_loss)]
     let n_cases = cases.len() as f64;
