@@ -1070,6 +1070,35 @@ mod tests {
         Case { mode, body }
     }
 
+    #[test]
+    fn rows_hold_every_round_and_the_ratio() {
+        let ka0 = case(Mode::Keepalive, Body::Empty);
+        let run = |stack, rps| Measured {
+            case: ka0,
+            stack,
+            wrk: Ok(wrk(rps, 1000, 3000, 0)),
+            cpu_secs: Some(1.0),
+        };
+        let all = vec![
+            run(ProxyStack::Haproxy, 20_000.0),
+            run(ProxyStack::Halb, 30_000.0),
+            run(ProxyStack::Haproxy, 10_000.0),
+            run(ProxyStack::Halb, 20_000.0),
+        ];
+        let rows = rows(&all);
+        let rps = rows.iter().find(|r| r.stack == "halb" && r.metric == "requests/s").unwrap();
+        assert_eq!(
+            (rps.values.as_slice(), rps.median),
+            (&[30_000.0, 20_000.0][..], Some(25_000.0))
+        );
+        let p99 = rows.iter().find(|r| r.stack == "haproxy" && r.metric == "p99").unwrap();
+        assert_eq!((p99.unit.as_str(), p99.values.as_slice()), ("ms", &[3.0, 3.0][..]));
+        let ratio = rows.iter().find(|r| r.metric == "requests/s ratio").unwrap();
+        assert_eq!(ratio.values, [1.5, 2.0]);
+        // The ratio of the medians, as the table shows it.
+        assert_eq!(ratio.median, Some(25_000.0 / 15_000.0));
+    }
+
     fn sample() -> Vec<Measured> {
         let ka0 = case(Mode::Keepalive, Body::Empty);
         let cl64 = case(Mode::Close, Body::K64);

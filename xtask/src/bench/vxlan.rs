@@ -1195,6 +1195,27 @@ mod tests {
         Some(TcpResult { received_bps: gbit * 1e9, retransmits: 2 })
     }
 
+    #[test]
+    fn rows_per_tunnel_leave_out_what_was_not_measured() {
+        let (kernel, halb) = sample();
+        let rows = rows(
+            &[
+                (Tunnel::Kernel, kernel),
+                (Tunnel::Halb, halb),
+                (Tunnel::Wire, TunnelResult::default()),
+            ],
+            64,
+        );
+        assert!(rows.iter().all(|r| r.stack != "wire"));
+        let pps = rows.iter().find(|r| r.stack == "halb" && r.metric == "packets/s").unwrap();
+        assert_eq!((pps.case.as_str(), pps.median), ("UDP 64 B payload", Some(320_000.0)));
+        let tcp4 = rows.iter().find(|r| r.stack == "kernel" && r.case == "TCP 4 streams").unwrap();
+        assert_eq!((tcp4.unit.as_str(), tcp4.median), ("Gbit/s", Some(24.0)));
+        let cpu =
+            rows.iter().find(|r| r.stack == "kernel" && r.metric == "CPU per packet").unwrap();
+        assert_eq!(cpu.median, Some(4.0));
+    }
+
     fn sample() -> (TunnelResult, TunnelResult) {
         let kernel = TunnelResult {
             pps: Some(Pps { pps: 200_000.0, sender_limited: false, steps: 7 }),
