@@ -5,15 +5,18 @@
 //! One subcommand per component: `vrrp` ([`vrrp`]) and `stp` ([`stp`]) on the scenario lab,
 //! `proxy` ([`proxy`]) and `vxlan` ([`vxlan`]) on small topologies of their own. Shared
 //! pieces: [`sampler`] (open-loop HTTP sampling from inside a lab namespace), [`outage`]
-//! (gaps between answers, run statistics), [`report`] (the table), [`proxy_env`]
+//! (gaps between answers, run statistics), [`report`] (the table), [`results`] (the JSON
+//! results file every bench writes) and [`chart`] (its SVG chart), [`proxy_env`]
 //! (namespaces, processes by PID, bounded commands and CPU accounting of the throughput
 //! benches).
 
+pub mod chart;
 pub mod outage;
 pub mod proxy;
 pub mod proxy_env;
 pub mod proxy_wrk;
 pub mod report;
+pub mod results;
 pub mod sampler;
 pub mod soak;
 pub mod stp;
@@ -49,16 +52,23 @@ pub enum BenchCommand {
     /// VXLAN: the kernel's vxlan device and halb's eBPF tunnel between two hosts: small-frame
     /// packets/s at < 0.5 % loss, TCP throughput (1 and 4 streams), CPU per packet.
     Vxlan(vxlan::VxlanArgs),
+    /// Draws the SVG chart of a saved results file again (target/bench/<bench>-*.json), without
+    /// measuring.
+    Chart(chart::ChartArgs),
 }
 
 /// `cargo xtask bench ...`
 pub fn main(args: BenchArgs) -> Result<()> {
+    if let BenchCommand::Chart(a) = &args.bench {
+        return chart::redraw(a);
+    }
     crate::setup::ensure()?;
     match args.bench {
         BenchCommand::Vrrp(a) => vrrp::run(&a),
         BenchCommand::Stp(a) => stp::run(&a),
         BenchCommand::Proxy(a) => proxy::run(&a),
         BenchCommand::Vxlan(a) => vxlan::run(&a),
+        BenchCommand::Chart(a) => chart::redraw(&a),
     }
 }
 

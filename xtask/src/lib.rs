@@ -11,6 +11,7 @@
 //! - [`harness`]: what the lab and the benches share (topology building, halb configs).
 //! - [`fuzz`]: the coverage-guided fuzz targets of `userspace/fuzz`.
 //! - [`workspace`]: where the checkout is.
+//! - [`progress`]: `[n/m]` lines with the time left, for the benches and `lab up`.
 
 pub mod bench;
 pub mod cli;
@@ -19,6 +20,7 @@ pub mod fuzz;
 pub mod harness;
 pub mod install;
 pub mod lab;
+pub mod progress;
 pub mod setup;
 pub mod suite;
 pub mod workspace;

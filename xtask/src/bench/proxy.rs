@@ -22,7 +22,7 @@ use std::fmt::{self, Write as _};
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{ensure, Context, Result};
 use clap::{Args, ValueEnum};
@@ -30,6 +30,7 @@ use clap::{Args, ValueEnum};
 use super::proxy_env::{self, argv, fmt_sig, ratio_cell, Env};
 use super::proxy_wrk::{self, WrkResult};
 use super::report::{self, Target};
+use super::results::{self, first_seen, median, BenchResults, Row};
 use crate::daemon_build::{self, Profile};
 use crate::harness::halb_config::{
     self, duration, BackendSection, BalancerSection, ConfigFile, DaemonSection, FrontendSection,
@@ -37,6 +38,7 @@ use crate::harness::halb_config::{
 };
 use crate::harness::topology::{self, Veth};
 use crate::lab::sys::{self, Proc};
+use crate::progress::Progress;
 
 const BAL_IP: &str = "172.16.1.250";
 const CLIENT: (&str, &str) = ("client", "172.16.1.100/24");
@@ -234,28 +236,6 @@ fn ms(d: Duration) -> String {
     fmt_sig(d.as_secs_f64() * 1e3, 3)
 }
 
-/// Each distinct item once, in order of first appearance.
-fn first_seen<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
-    let mut out = Vec::new();
-    for item in items {
-        if !out.contains(&item) {
-            out.push(item);
-        }
-    }
-    out
-}
-
-/// The middle value (the mean of the two middle ones for an even count).
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    match n {
-        0 => None,
-        _ if n % 2 == 1 => Some(v[n / 2]),
-        _ => Some(f64::midpoint(v[n / 2 - 1], v[n / 2])),
-    }
-}
-
 /// One `Measured` per (case, stack), in order of first appearance: each figure the median of
 /// that pair's runs (req/s, p50, p99, CPU per 1000 requests), errors summed. A pair with a run
 /// that gave no figures is that run (flagged).
@@ -270,7 +250,9 @@ pub fn medians(all: &[Measured]) -> Vec<Measured> {
                 return Some((*failed).clone());
             }
             let oks: Vec<&WrkResult> = runs.iter().filter_map(|m| m.ok()).collect();
-            let of = |f: &dyn Fn(&WrkResult) -> f64| median(oks.iter().map(|w| f(w)).collect());
+            let of = |f: &dyn Fn(&WrkResult) -> f64| {
+                median(&oks.iter().map(|w| f(w)).collect::<Vec<_>>())
+            };
             let secs = |d: Duration| d.as_secs_f64();
             #[allow(clippy::cast_precision_loss)]
             let requests = of(&|w| w.requests as f64)?;
@@ -292,8 +274,9 @@ pub fn medians(all: &[Measured]) -> Vec<Measured> {
                 non_2xx: oks.iter().map(|w| w.non_2xx).sum(),
             };
             // CPU seconds such that CPU per 1000 requests is the runs' median.
-            let cpu_secs = median(runs.iter().filter_map(|m| m.cpu_per_1000()).collect())
-                .map(|per_1000| per_1000 * requests / 1000.0);
+            let cpu_secs =
+                median(&runs.iter().filter_map(|m| m.cpu_per_1000()).collect::<Vec<_>>())
+                    .map(|per_1000| per_1000 * requests / 1000.0);
             Some(Measured { case, stack, wrk: Ok(wrk), cpu_secs })
         })
         .collect()
@@ -330,6 +313,51 @@ pub fn round_ratios(all: &[Measured]) -> Vec<String> {
             Some(format!("{case}: req/s {}; CPU per request {}", rps.join(" "), cpu.join(" ")))
         })
         .collect()
+}
+
+/// Every run's figures per (case, stack), for the results file: requests/s, p50 and p99
+/// (ms), CPU seconds per 1000 requests; per case the halb/haproxy requests/s of each round,
+/// whose median is the ratio of the medians (the table's).
+#[must_use]
+pub fn rows(all: &[Measured]) -> Vec<Row> {
+    let mut out = Vec::new();
+    let summary = medians(all);
+    for (case, stack) in first_seen(all.iter().map(|m| (m.case, m.stack))) {
+        let runs: Vec<&Measured> =
+            all.iter().filter(|m| (m.case, m.stack) == (case, stack)).collect();
+        let of = |f: &dyn Fn(&Measured) -> Option<f64>| runs.iter().filter_map(|m| f(m)).collect();
+        let (c, st) = (case.to_string(), stack.label());
+        let secs_ms = |d: Duration| d.as_secs_f64() * 1e3;
+        out.extend([
+            Row::of(&c, st, "requests/s", "requests/s", of(&|m| Some(m.ok()?.requests_per_sec))),
+            Row::of(&c, st, "p50", "ms", of(&|m| Some(secs_ms(m.ok()?.p50)))),
+            Row::of(&c, st, "p99", "ms", of(&|m| Some(secs_ms(m.ok()?.p99)))),
+            Row::of(&c, st, "CPU per 1000 requests", "s", of(&|m| m.cpu_per_1000())),
+        ]);
+        if stack == ProxyStack::Halb {
+            let rate = |s: ProxyStack| -> Vec<Option<f64>> {
+                all.iter()
+                    .filter(|m| (m.case, m.stack) == (case, s))
+                    .map(|m| m.ok().map(|w| w.requests_per_sec))
+                    .collect()
+            };
+            let values: Vec<f64> = rate(ProxyStack::Halb)
+                .into_iter()
+                .zip(rate(ProxyStack::Haproxy))
+                .filter_map(|(h, p)| Some(h? / p?.max(f64::MIN_POSITIVE)))
+                .collect();
+            let of_medians = find(&summary, case, ProxyStack::Halb)
+                .and_then(Measured::ok)
+                .zip(find(&summary, case, ProxyStack::Haproxy).and_then(Measured::ok))
+                .map(|(h, p)| h.requests_per_sec / p.requests_per_sec.max(f64::MIN_POSITIVE));
+            if !values.is_empty() {
+                let mut r = Row::of(&c, "halb/haproxy", "requests/s ratio", "ratio", values);
+                r.median = of_medians.or(r.median);
+                out.push(r);
+            }
+        }
+    }
+    out
 }
 
 fn find(all: &[Measured], case: Case, stack: ProxyStack) -> Option<&Measured> {
@@ -632,6 +660,7 @@ fn measure_all(
     halb: Option<&PathBuf>,
 ) -> Result<()> {
     let started = Instant::now();
+    let started_at = SystemTime::now();
     println!(
         "bench proxy: {} case(s) x {} stack(s) x {} round(s), wrk {} thread(s) {} connections, {} s (+{} s warm-up) per run; balancers on CPU {}, wrk and nginx on CPU {}",
         cases.len(),
@@ -661,6 +690,9 @@ fn measure_all(
         wait_ready(env, stack)?;
     }
     let mut all = Vec::new();
+    let per_run = Duration::from_secs(args.warmup + args.duration + 1);
+    let mut progress =
+        Progress::with_estimates(vec![per_run; cases.len() * stacks.len() * args.repeat as usize]);
     let mut disturbed = Vec::new();
     let mut disturbed_cases = Vec::new();
     let rounds = (0..args.repeat).flat_map(|round| cases.iter().map(move |&case| (round, case)));
@@ -682,6 +714,7 @@ fn measure_all(
             order.reverse();
         }
         for &(stack, p) in &order {
+            progress.start(&format!("{case}, {}, round {}", stack.label(), round + 1));
             if args.warmup > 0 {
                 let out = env.dir.join(format!("warmup-{stack:?}"));
                 let argv = wrk_argv(args, case, stack, args.warmup, &env.dir);
@@ -730,7 +763,9 @@ fn measure_all(
         "\ntargets (per core: both balancers have one thread pinned to CPU {}):",
         args.balancer_cpu
     );
-    print!("{}", report::targets(&targets(&summary, cases, &disturbed_cases)));
+    let targets = targets(&summary, cases, &disturbed_cases);
+    print!("{}", report::targets(&targets));
+    save(args, started_at, stacks, &all, &targets);
     if !disturbed.is_empty() {
         println!(
             "\nother jobs kept the kernel busy (> 25 % of all CPUs) right before: {}; those cases' figures are unreliable.",
@@ -753,6 +788,35 @@ fn measure_all(
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The results file of the run.
+fn save(
+    args: &ProxyArgs,
+    started: SystemTime,
+    stacks: &[ProxyStack],
+    all: &[Measured],
+    targets: &[Target],
+) {
+    let list = |v: Vec<String>| v.join(", ");
+    let mut saved = BenchResults::new(
+        "proxy",
+        started,
+        &[
+            ("stacks", list(stacks.iter().map(|s| s.label().to_string()).collect())),
+            ("modes", list(args.modes.iter().map(|m| format!("{m:?}").to_lowercase()).collect())),
+            ("bodies", list(args.bodies.iter().map(|b| b.label().to_string()).collect())),
+            ("duration_secs", args.duration.to_string()),
+            ("warmup_secs", args.warmup.to_string()),
+            ("repeat", args.repeat.to_string()),
+            ("connections", args.connections.to_string()),
+            ("wrk_threads", args.wrk_threads.to_string()),
+            ("pace_ms", args.pace_ms.to_string()),
+        ],
+    );
+    saved.rows = rows(all);
+    saved.set_targets(targets);
+    results::save(&saved);
 }
 
 /// A wrk run of `secs` may take this long before it is killed.
@@ -1004,6 +1068,35 @@ mod tests {
 
     fn case(mode: Mode, body: Body) -> Case {
         Case { mode, body }
+    }
+
+    #[test]
+    fn rows_hold_every_round_and_the_ratio() {
+        let ka0 = case(Mode::Keepalive, Body::Empty);
+        let run = |stack, rps| Measured {
+            case: ka0,
+            stack,
+            wrk: Ok(wrk(rps, 1000, 3000, 0)),
+            cpu_secs: Some(1.0),
+        };
+        let all = vec![
+            run(ProxyStack::Haproxy, 20_000.0),
+            run(ProxyStack::Halb, 30_000.0),
+            run(ProxyStack::Haproxy, 10_000.0),
+            run(ProxyStack::Halb, 20_000.0),
+        ];
+        let rows = rows(&all);
+        let rps = rows.iter().find(|r| r.stack == "halb" && r.metric == "requests/s").unwrap();
+        assert_eq!(
+            (rps.values.as_slice(), rps.median),
+            (&[30_000.0, 20_000.0][..], Some(25_000.0))
+        );
+        let p99 = rows.iter().find(|r| r.stack == "haproxy" && r.metric == "p99").unwrap();
+        assert_eq!((p99.unit.as_str(), p99.values.as_slice()), ("ms", &[3.0, 3.0][..]));
+        let ratio = rows.iter().find(|r| r.metric == "requests/s ratio").unwrap();
+        assert_eq!(ratio.values, [1.5, 2.0]);
+        // The ratio of the medians, as the table shows it.
+        assert_eq!(ratio.median, Some(25_000.0 / 15_000.0));
     }
 
     fn sample() -> Vec<Measured> {

@@ -27,21 +27,23 @@
 //! listens and learns, so healing costs an outage too). Meanwhile user pings the VIP every
 //! 10 ms; a duplicated reply means a loop ([`super::stp_loops`]).
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, ensure, Context, Result};
 use clap::Args;
 
 use super::outage::{self, ms};
 use super::report;
+use super::results::{self, BenchResults};
 use super::sampler::{self, Sample, Sampler};
 use super::stp_loops::{LoopWatch, PING_INTERVAL};
 pub use super::stp_plan::{BenchStack, Scenario};
-use super::stp_results::{table, targets, Run, Series};
+use super::stp_results::{rows, table, targets, Run, Series};
 use super::vrrp::{restore, LabDown};
 use crate::lab::{
     self, faults, health, kernel, stp, sys, topo, up, Fault, Lab, LabConfig, StpTimers,
 };
+use crate::progress::Progress;
 
 /// Consecutive answers that end a phase.
 const SETTLED: usize = 5;
@@ -105,6 +107,24 @@ pub fn run(args: &StpArgs) -> Result<()> {
         .map(|s| s.run_estimate(args.stp_timers) * runs + Duration::from_mins(1))
         .sum();
     let started = Instant::now();
+    let mut saved = BenchResults::new(
+        "stp",
+        SystemTime::now(),
+        &[
+            ("stacks", stacks.iter().map(|s| s.label()).collect::<Vec<_>>().join(", ")),
+            ("scenarios", scenarios.iter().map(|s| s.label()).collect::<Vec<_>>().join(", ")),
+            ("repeat", args.repeat.to_string()),
+            ("probe_interval_ms", args.probe_interval_ms.to_string()),
+            ("stp_timers", args.stp_timers.name().to_string()),
+        ],
+    );
+    // One estimate per run, in the order they run.
+    let mut progress = Progress::with_estimates(
+        stacks
+            .iter()
+            .flat_map(|s| std::iter::repeat_n(s.run_estimate(args.stp_timers), runs as usize))
+            .collect(),
+    );
     println!(
         "bench stp: stacks {}; scenarios {}; {} run(s) each; {} timers; {CLIENT} -> http://{} every {} ms ({} ms timeouts), ping every {} ms for duplicates; expect about {} min",
         stacks.iter().map(|s| s.label()).collect::<Vec<_>>().join(", "),
@@ -127,6 +147,7 @@ pub fn run(args: &StpArgs) -> Result<()> {
         for &scenario in &scenarios {
             let mut series = Series { stack, scenario, runs: Vec::new() };
             for i in 1..=args.repeat {
+                progress.start(&format!("{}, {}, run {i}", stack.label(), scenario.label()));
                 let r = measure(&lab, &config, scenario, args.interval()).with_context(|| {
                     format!("{}, {} (run {i})", stack.label(), scenario.label())
                 })?;
@@ -153,7 +174,11 @@ pub fn run(args: &StpArgs) -> Result<()> {
     );
     print!("{}", table(&all));
     println!("\ntargets:");
-    print!("{}", report::targets(&targets(&all)));
+    let targets = targets(&all);
+    print!("{}", report::targets(&targets));
+    saved.rows = rows(&all);
+    saved.set_targets(&targets);
+    results::save(&saved);
     println!("\nbench took {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }

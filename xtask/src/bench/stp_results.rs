@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::outage::{ms, Stats};
 use super::report::{self, Target};
+use super::results::Row;
 use super::stp_loops::Echoes;
 use super::stp_plan::{BenchStack, Scenario};
 use super::vrrp::stats_cell;
@@ -117,6 +118,33 @@ pub fn table(all: &[Series]) -> String {
     )
 }
 
+/// Every figure of every run, for the results file: outage and heal outage (ms), failed and
+/// all requests, duplicated and all ping replies.
+#[must_use]
+pub fn rows(all: &[Series]) -> Vec<Row> {
+    let mut out = Vec::new();
+    for s in all {
+        let (case, stack) = (s.scenario.label(), s.stack.label());
+        let counts = |f: fn(&Run) -> usize| s.runs.iter().map(f).collect::<Vec<_>>();
+        let heal: Vec<Duration> = s.runs.iter().map(|r| r.heal_outage).collect();
+        out.extend([
+            Row::of_ms(case, stack, "outage", &s.runs.iter().map(|r| r.outage).collect::<Vec<_>>()),
+            Row::of_ms(case, stack, "heal outage", &heal),
+            Row::of_counts(case, stack, "failed requests", "requests", &counts(|r| r.failed)),
+            Row::of_counts(case, stack, "requests", "requests", &counts(|r| r.requests)),
+            Row::of_counts(
+                case,
+                stack,
+                "duplicated replies",
+                "replies",
+                &counts(|r| r.echoes.duplicates),
+            ),
+            Row::of_counts(case, stack, "ping replies", "replies", &counts(|r| r.echoes.replies)),
+        ]);
+    }
+    out
+}
+
 /// The STP targets, decided by the measured figures.
 pub fn targets(all: &[Series]) -> Vec<Target> {
     let find = |stack, scenario| all.iter().find(|s| s.stack == stack && s.scenario == scenario);
@@ -189,6 +217,19 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn every_run_is_a_value_of_its_rows() {
+        let rows = rows(&sample());
+        assert_eq!(rows.len(), sample().len() * 6);
+        assert_eq!((rows[0].metric.as_str(), rows[0].median), ("outage", Some(30_015.0)));
+        assert_eq!(rows[0].stack, "kernel STP");
+        let dup = rows.iter().rfind(|r| r.metric == "duplicated replies").unwrap();
+        assert_eq!(
+            (dup.case.as_str(), dup.values.as_slice()),
+            (Scenario::Bridge.label(), &[2.0][..])
+        );
     }
 
     fn sample() -> Vec<Series> {

@@ -18,19 +18,21 @@
 //! both haproxies must see every server up.
 
 use std::fmt::{self, Write as _};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, ensure, Context, Result};
 use clap::{Args, ValueEnum};
 
 use super::outage::{self, ms, Stats};
 use super::report::{self, Target};
+use super::results::{self, BenchResults, Row};
 use super::sampler::{self, Sampler};
 use super::soak::{self, Load, SoakResult};
 use crate::lab::{
     self, down, faults, health, kernel, plan::StackSpec, services::Kill, sys, topo, up, vrrp,
     Fault, Lab, LabConfig, Stack, StpTimers, VrrpTiming,
 };
+use crate::progress::Progress;
 
 /// Consecutive answers through the expected balancer that end a phase.
 const SETTLED: usize = 5;
@@ -338,6 +340,46 @@ pub fn targets(all: &[Series], interval: Duration, soak: Option<&SoakResult>) ->
     out
 }
 
+/// Every figure of every run, for the results file: outage and heal outage (ms), failed and
+/// all requests of the fault phase.
+#[must_use]
+pub fn rows(all: &[Series]) -> Vec<Row> {
+    let mut out = Vec::new();
+    for s in all {
+        let (case, stack) = (s.scenario.label(), s.stack.label());
+        let runs = |f: fn(&Run) -> Duration| s.runs.iter().map(f).collect::<Vec<_>>();
+        let counts = |f: fn(&Run) -> usize| s.runs.iter().map(f).collect::<Vec<_>>();
+        out.extend([
+            Row::of_ms(case, stack, "outage", &runs(|r| r.outage)),
+            Row::of_ms(case, stack, "heal outage", &runs(|r| r.heal_outage)),
+            Row::of_counts(case, stack, "failed requests", "requests", &counts(|r| r.failed)),
+            Row::of_counts(case, stack, "requests", "requests", &counts(|r| r.requests)),
+        ]);
+    }
+    out
+}
+
+/// The results file's header: what this run measures.
+fn saved_header(
+    args: &VrrpArgs,
+    stacks: &[BenchStack],
+    scenarios: &[Scenario],
+    soak_secs: Option<u64>,
+) -> BenchResults {
+    BenchResults::new(
+        "vrrp",
+        SystemTime::now(),
+        &[
+            ("stacks", stacks.iter().map(|s| s.label()).collect::<Vec<_>>().join(", ")),
+            ("scenarios", scenarios.iter().map(|s| s.label()).collect::<Vec<_>>().join(", ")),
+            ("repeat", args.repeat.to_string()),
+            ("probe_interval_ms", args.probe_interval_ms.to_string()),
+            ("stp_timers", args.stp_timers.name().to_string()),
+            ("soak_secs", soak_secs.map_or_else(|| "-".into(), |s| s.to_string())),
+        ],
+    )
+}
+
 /// Brings the bench lab down when dropped.
 pub struct LabDown<'a>(pub &'a Lab);
 
@@ -379,6 +421,9 @@ pub fn run(args: &VrrpArgs) -> Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let started = Instant::now();
+    let mut saved = saved_header(args, &stacks, &scenarios, soak_secs);
+    let measured = stacks.iter().filter(|s| args.stacks.contains(s)).count();
+    let mut progress = Progress::new(measured * scenarios.len() * args.repeat as usize);
     println!(
         "bench vrrp: stacks {}; scenarios {}; {} run(s) each; user2 -> http://{} every {} ms ({} ms timeouts){}",
         stacks.iter().map(|s| s.label()).collect::<Vec<_>>().join(", "),
@@ -402,6 +447,7 @@ pub fn run(args: &VrrpArgs) -> Result<()> {
             for &scenario in &scenarios {
                 let mut series = Series { stack, scenario, runs: Vec::new() };
                 for i in 1..=args.repeat {
+                    progress.start(&format!("{}, {}, run {i}", stack.label(), scenario.label()));
                     let save = args.save_samples.as_ref().map(|d| {
                         let stack = stack
                             .to_possible_value()
@@ -436,7 +482,11 @@ pub fn run(args: &VrrpArgs) -> Result<()> {
     println!("\nVRRP failover, client-visible outage seen by user2 (longest gap between answers, {} ms sampling):\n", args.probe_interval_ms);
     print!("{}", table(&all));
     println!("\ntargets:");
-    print!("{}", report::targets(&targets(&all, args.interval(), soaked.as_ref())));
+    let targets = targets(&all, args.interval(), soaked.as_ref());
+    print!("{}", report::targets(&targets));
+    saved.rows = rows(&all);
+    saved.set_targets(&targets);
+    results::save(&saved);
     println!("\nbench took {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }
@@ -676,6 +726,20 @@ mod tests {
             .starts_with("0 transitions in 300 s with 2 busy threads (bal1 0, bal2 0)"));
         let t = targets(&[], ms_(5), None);
         assert!(t.iter().all(|x| x.met.is_none()));
+    }
+
+    #[test]
+    fn every_run_is_a_value_of_its_rows() {
+        let rows = rows(&sample());
+        assert_eq!(rows.len(), 6 * 4);
+        let r = &rows[0];
+        assert_eq!(
+            (r.case.as_str(), r.stack.as_str()),
+            ("link down (vswout1)", "keepalived (v2, 1 s)")
+        );
+        assert_eq!((r.metric.as_str(), r.unit.as_str(), r.median), ("outage", "ms", Some(3610.0)));
+        assert_eq!(r.values, [3600.0, 3620.0, 3610.0]);
+        assert_eq!(rows[2].values, [3.0, 3.0, 3.0]);
     }
 
     #[test]

@@ -26,7 +26,7 @@
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, ensure, Context, Result};
 use clap::{Args, ValueEnum};
@@ -34,11 +34,13 @@ use halb::vxlan::VxlanReport;
 
 use super::proxy_env::{self, argv, fmt_sig, ratio_cell, CpuTimes, Env};
 use super::report::{self, Target};
+use super::results::{self, BenchResults, Row};
 use super::vxlan_iperf::{self, RateSearch, Step, TcpResult, UdpResult};
 use crate::daemon_build::{self, Profile};
 use crate::harness::halb_config::{self, ConfigFile, DaemonSection, HostSection, VxlanSection};
 use crate::harness::topology::{self, Veth};
 use crate::lab::sys;
+use crate::progress::Progress;
 
 const VNI: u32 = 42;
 const SERVER_IP: &str = "10.0.0.11";
@@ -346,6 +348,29 @@ fn decide(kernel: &TunnelResult, halb: &TunnelResult) -> Vec<Target> {
     out
 }
 
+/// Each tunnel's figures, for the results file: packets/s of the rate search, TCP goodput
+/// with 1 and 4 streams (Gbit/s), CPU per packet at the fixed rate (us).
+#[must_use]
+pub fn rows(results: &[(Tunnel, TunnelResult)], udp_len: u32) -> Vec<Row> {
+    let mut out = Vec::new();
+    let udp = format!("UDP {udp_len} B payload");
+    for (t, r) in results {
+        let one = |v: Option<f64>| v.into_iter().collect::<Vec<_>>();
+        let tunnel = t.label();
+        out.push(Row::of(&udp, tunnel, "packets/s", "packets/s", one(r.pps.map(|p| p.pps))));
+        for (case, tcp) in [("TCP 1 stream", r.tcp1), ("TCP 4 streams", r.tcp4)] {
+            let gbit = one(tcp.map(|t| t.received_bps / 1e9));
+            out.push(Row::of(case, tunnel, "TCP goodput", "Gbit/s", gbit));
+        }
+        let cpu = r.cpu.and_then(|c| c.micros_per_packet());
+        out.push(Row::of("sender+receiver system CPU", tunnel, "CPU per packet", "us", one(cpu)));
+        let machine = r.cpu.and_then(|c| c.machine_micros_per_packet());
+        out.push(Row::of("machine kernel CPU", tunnel, "CPU per packet", "us", one(machine)));
+    }
+    out.retain(|r| r.median.is_some());
+    out
+}
+
 /// `cargo xtask bench vxlan`
 pub fn run(args: &VxlanArgs) -> Result<()> {
     let cpus = proxy_env::cpus();
@@ -415,7 +440,18 @@ impl Bench<'_> {
     #[expect(clippy::too_many_lines, reason = "measures each tunnel in turn, in order")]
     fn run(&mut self, tunnels: &[Tunnel]) -> Result<()> {
         let started = Instant::now();
+        let started_at = SystemTime::now();
         let a = self.args;
+        // Per tunnel the packet-rate search (at most --max-steps steps) and the TCP runs, then
+        // CPU per packet of each (a baseline and a run).
+        let search = Duration::from_secs(a.udp_secs + 1) * a.max_steps;
+        let tcp = Duration::from_secs(2 * (a.tcp_secs + 1));
+        let mut estimates = Vec::new();
+        for _ in tunnels {
+            estimates.extend([search, tcp]);
+        }
+        estimates.extend(tunnels.iter().map(|_| Duration::from_secs(2 * a.cpu_secs + 2)));
+        let mut progress = Progress::with_estimates(estimates);
         println!(
             "bench vxlan: tunnels {}; UDP {} B at < {} % loss ({} s steps, at most {}), TCP {} s with 1 and 4 streams, CPU per packet {} s; iperf3 client on CPU {}, server on CPU {}",
             tunnels.iter().map(|t| t.label()).collect::<Vec<_>>().join(", "),
@@ -473,6 +509,7 @@ impl Bench<'_> {
             let udp_csum_before = self.receiver_snmp("Udp", "InCsumErrors");
             let (rcvbuf_before, backlog_before) =
                 (self.receiver_snmp("Udp", "RcvbufErrors"), softnet_drops());
+            progress.start(&format!("{}: packet-rate search", t.label()));
             r.pps = self.search_pps(&mut r.notes)?;
             let rcvbuf = self.receiver_snmp("Udp", "RcvbufErrors").saturating_sub(rcvbuf_before);
             let backlog = softnet_drops().saturating_sub(backlog_before);
@@ -496,6 +533,7 @@ impl Bench<'_> {
             let frames =
                 |b: &Self| (b.halb_event(0, "encapsulated"), b.halb_event(1, "decapsulated"));
             let frames_before = frames(self);
+            progress.start(&format!("{}: TCP 1 and 4 streams", t.label()));
             r.tcp1 = self.tcp(1, &mut r.notes)?;
             r.tcp4 = self.tcp(4, &mut r.notes)?;
             let ext_after = ext(self);
@@ -550,6 +588,7 @@ impl Bench<'_> {
             let mut order: Vec<Tunnel> = tunnels.to_vec();
             order.reverse();
             for t in order {
+                progress.start(&format!("{}: CPU per packet at {rate} packets/s", t.label()));
                 self.switch_to(t)?;
                 let cpu = self.cpu_per_packet(rate, &mut observations)?;
                 if let Some((_, r)) = results.iter_mut().find(|(x, _)| *x == t) {
@@ -596,8 +635,32 @@ impl Bench<'_> {
         println!(
             "  - CPU per packet: (a) system time of the iperf3 sender and receiver as iperf3 reports it (getrusage); with tick-based accounting (no IRQ_TIME_ACCOUNTING here) the softirq work of the path that runs in their context is charged to them, softirq run by ksoftirqd is not; it includes their socket work (the same for both tunnels). (b) the whole machine's system+irq+softirq time minus an idle baseline: includes whatever else ran meanwhile, noisy on a shared 2-CPU machine (can even come out negative).\n  - On veths the sender's core runs the whole path (socket, bridge, encap, switch, decap, receiver's socket) in its softirq: the packet rate is bounded by one core, and 'sender-limited' means that core, not the tunnel alone, is saturated."
         );
+        self.save(started_at, tunnels, &results);
         println!("\nbench took {:.0} s", started.elapsed().as_secs_f64());
         Ok(())
+    }
+
+    /// The results file of the run.
+    fn save(&self, started: SystemTime, tunnels: &[Tunnel], measured: &[(Tunnel, TunnelResult)]) {
+        let a = self.args;
+        let mut saved = BenchResults::new(
+            "vxlan",
+            started,
+            &[
+                ("tunnels", tunnels.iter().map(|t| t.label()).collect::<Vec<_>>().join(", ")),
+                ("udp_len", a.udp_len.to_string()),
+                ("udp_secs", a.udp_secs.to_string()),
+                ("max_steps", a.max_steps.to_string()),
+                ("max_loss_percent", a.max_loss.to_string()),
+                ("tcp_secs", a.tcp_secs.to_string()),
+                ("cpu_secs", a.cpu_secs.to_string()),
+            ],
+        );
+        saved.rows = rows(measured, a.udp_len);
+        let none = TunnelResult::default();
+        let get = |t| measured.iter().find(|(x, _)| *x == t).map_or(&none, |(_, r)| r);
+        saved.set_targets(&targets(get(Tunnel::Kernel), get(Tunnel::Halb)));
+        results::save(&saved);
     }
 
     /// The topology of tests/vxlan.rs with one endpoint per host.
@@ -1130,6 +1193,27 @@ mod tests {
     )]
     fn tcp(gbit: f64) -> Option<TcpResult> {
         Some(TcpResult { received_bps: gbit * 1e9, retransmits: 2 })
+    }
+
+    #[test]
+    fn rows_per_tunnel_leave_out_what_was_not_measured() {
+        let (kernel, halb) = sample();
+        let rows = rows(
+            &[
+                (Tunnel::Kernel, kernel),
+                (Tunnel::Halb, halb),
+                (Tunnel::Wire, TunnelResult::default()),
+            ],
+            64,
+        );
+        assert!(rows.iter().all(|r| r.stack != "wire"));
+        let pps = rows.iter().find(|r| r.stack == "halb" && r.metric == "packets/s").unwrap();
+        assert_eq!((pps.case.as_str(), pps.median), ("UDP 64 B payload", Some(320_000.0)));
+        let tcp4 = rows.iter().find(|r| r.stack == "kernel" && r.case == "TCP 4 streams").unwrap();
+        assert_eq!((tcp4.unit.as_str(), tcp4.median), ("Gbit/s", Some(24.0)));
+        let cpu =
+            rows.iter().find(|r| r.stack == "kernel" && r.metric == "CPU per packet").unwrap();
+        assert_eq!(cpu.median, Some(4.0));
     }
 
     fn sample() -> (TunnelResult, TunnelResult) {

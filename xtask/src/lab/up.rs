@@ -13,6 +13,7 @@ use super::rundir::{Lab, LabConfig};
 use super::sys::{self, ip_ns};
 use super::{configs, down, health, services, topo};
 use crate::harness::topology;
+use crate::progress;
 
 const LOCK_WAIT: Duration = Duration::from_mins(10);
 
@@ -79,6 +80,14 @@ pub fn up(lab: &Lab, config: &LabConfig) -> Result<()> {
         });
     }
     let bound = config.timers.settle_bound();
+    println!(
+        "{}",
+        progress::phase_line(
+            3,
+            PHASES,
+            &format!("waiting until healthy (up to {}s)", bound.as_secs())
+        )
+    );
     println!("waiting for STP to converge, bal1 to hold the VIP and user to get an answer (up to {}s) ...", bound.as_secs());
     let took = health::wait_healthy(lab, bound).with_context(|| {
         format!(
@@ -96,12 +105,17 @@ pub fn up(lab: &Lab, config: &LabConfig) -> Result<()> {
     Ok(())
 }
 
+/// Phases of `lab up`: topology, services, waiting until healthy.
+const PHASES: usize = 3;
+
 fn build(lab: &Lab, config: &LabConfig) -> Result<()> {
+    println!("{}", progress::phase_line(1, PHASES, "topology"));
     create_namespaces(lab)?;
     create_bridges(lab, config)?;
     create_cables(lab)?;
     create_vteps(lab, config)?;
     addresses_and_links_up(lab, config)?;
+    println!("{}", progress::phase_line(2, PHASES, "services"));
     start_services(lab, config)
 }
 
