@@ -18,6 +18,7 @@ pub mod proxy_wrk;
 pub mod report;
 pub mod results;
 pub mod sampler;
+pub mod saved;
 pub mod soak;
 pub mod stp;
 pub mod stp_loops;

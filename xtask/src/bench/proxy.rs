@@ -30,7 +30,8 @@ use clap::{Args, ValueEnum};
 use super::proxy_env::{self, argv, fmt_sig, ratio_cell, Env};
 use super::proxy_wrk::{self, WrkResult};
 use super::report::{self, Target};
-use super::results::{self, first_seen, median, BenchResults, Row};
+use super::results::{first_seen, median, BenchResults, Row};
+use super::saved;
 use crate::daemon_build::{self, Profile};
 use crate::harness::halb_config::{
     self, duration, BackendSection, BalancerSection, ConfigFile, DaemonSection, FrontendSection,
@@ -816,7 +817,7 @@ fn save(
     );
     saved.rows = rows(all);
     saved.set_targets(targets);
-    results::save(&saved);
+    saved::save(&saved);
 }
 
 /// A wrk run of `secs` may take this long before it is killed.

@@ -1,12 +1,12 @@
 //! The results file every bench writes next to its text table: one schema for the four
 //! benches ([`BenchResults`]), written as `target/bench/<bench>-<UTC timestamp>.json` and
-//! copied to `<bench>-latest.json`; `bench chart` draws it again later ([`super::chart`]).
+//! copied to `<bench>-latest.json` ([`super::saved`]); `bench chart` draws it again later ([`super::chart`]).
 //!
 //! A row is one figure of one (case, stack): its unit, the median the table shows and the
 //! value of every round it is the median of.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -174,53 +174,7 @@ fn git_revision() -> Option<String> {
     (out.status.success() && !rev.is_empty()).then_some(rev)
 }
 
-/// `target/bench` (under cargo's target dir).
-#[must_use]
-pub fn out_dir() -> PathBuf {
-    crate::daemon_build::target_dir().join("bench")
-}
-
-/// The files one run wrote.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Written {
-    pub json: PathBuf,
-    pub svg: PathBuf,
-}
-
-/// Writes `<stem>.json` and `<stem>.svg` into `dir`, copies both to `<bench>-latest.*`, and
-/// returns the stamped paths.
-pub fn write(results: &BenchResults, dir: &Path) -> Result<Written> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let json = serde_json::to_string_pretty(results).context("serializing the results")?;
-    let svg = super::chart::svg(results)?;
-    let stem = results.stem();
-    let latest = format!("{}-latest", results.bench);
-    for (ext, text) in [("json", &json), ("svg", &svg)] {
-        for name in [&stem, &latest] {
-            let path = dir.join(format!("{name}.{ext}"));
-            std::fs::write(&path, text)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-        }
-    }
-    Ok(Written { json: dir.join(format!("{stem}.json")), svg: dir.join(format!("{stem}.svg")) })
-}
-
-/// Writes the results into [`out_dir`] and prints where they went; a failure to write is
-/// reported and does not fail the bench (its figures are printed above).
-pub fn save(results: &BenchResults) {
-    let dir = out_dir();
-    match write(results, &dir) {
-        Ok(w) => println!(
-            "\nresults: {} (copied to {bench}-latest.json)\nchart:   {} (copied to {bench}-latest.svg)",
-            w.json.display(),
-            w.svg.display(),
-            bench = results.bench
-        ),
-        Err(e) => eprintln!("\ncould not save the results in {}: {e:#}", dir.display()),
-    }
-}
-
-/// Reads a results file written by [`write`].
+/// Reads a results file written by [`super::saved::write`].
 pub fn read(path: &Path) -> Result<BenchResults> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -253,24 +207,5 @@ mod tests {
         assert_eq!(r.values, [30.0, 10.0, 20.0]);
         assert_eq!(median(&[1.0, 4.0]), Some(2.5));
         assert_eq!(median(&[]), None);
-    }
-
-    #[test]
-    fn files_round_trip_and_are_stamped() {
-        let mut r = BenchResults::new(
-            "vrrp",
-            UNIX_EPOCH + Duration::from_secs(1_796_325_752),
-            &[("repeat", "1".into())],
-        );
-        r.rows.push(Row::of("link", "halb", "outage", "ms", vec![12.0]));
-        r.set_targets(&[Target { what: "w".into(), figure: "f".into(), met: Some(true) }]);
-        assert_eq!(r.stem(), "vrrp-20261203T192232Z");
-        let dir = std::env::temp_dir().join(format!("xtask-results-{}", std::process::id()));
-        let w = write(&r, &dir).unwrap();
-        assert!(w.json.ends_with("vrrp-20261203T192232Z.json"), "{}", w.json.display());
-        assert_eq!(read(&w.json).unwrap(), r);
-        assert_eq!(read(&dir.join("vrrp-latest.json")).unwrap(), r);
-        assert!(dir.join("vrrp-latest.svg").is_file());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

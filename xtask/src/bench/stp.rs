@@ -34,8 +34,9 @@ use clap::Args;
 
 use super::outage::{self, ms};
 use super::report;
-use super::results::{self, BenchResults};
+use super::results::BenchResults;
 use super::sampler::{self, Sample, Sampler};
+use super::saved;
 use super::stp_loops::{LoopWatch, PING_INTERVAL};
 pub use super::stp_plan::{BenchStack, Scenario};
 use super::stp_results::{rows, table, targets, Run, Series};
@@ -178,7 +179,7 @@ pub fn run(args: &StpArgs) -> Result<()> {
     print!("{}", report::targets(&targets));
     saved.rows = rows(&all);
     saved.set_targets(&targets);
-    results::save(&saved);
+    saved::save(&saved);
     println!("\nbench took {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }

@@ -25,8 +25,9 @@ use clap::{Args, ValueEnum};
 
 use super::outage::{self, ms, Stats};
 use super::report::{self, Target};
-use super::results::{self, BenchResults, Row};
+use super::results::{BenchResults, Row};
 use super::sampler::{self, Sampler};
+use super::saved;
 use super::soak::{self, Load, SoakResult};
 use crate::lab::{
     self, down, faults, health, kernel, plan::StackSpec, services::Kill, sys, topo, up, vrrp,
@@ -486,7 +487,7 @@ pub fn run(args: &VrrpArgs) -> Result<()> {
     print!("{}", report::targets(&targets));
     saved.rows = rows(&all);
     saved.set_targets(&targets);
-    results::save(&saved);
+    saved::save(&saved);
     println!("\nbench took {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }

@@ -34,7 +34,8 @@ use halb::vxlan::VxlanReport;
 
 use super::proxy_env::{self, argv, fmt_sig, ratio_cell, CpuTimes, Env};
 use super::report::{self, Target};
-use super::results::{self, BenchResults, Row};
+use super::results::{BenchResults, Row};
+use super::saved;
 use super::vxlan_iperf::{self, RateSearch, Step, TcpResult, UdpResult};
 use crate::daemon_build::{self, Profile};
 use crate::harness::halb_config::{self, ConfigFile, DaemonSection, HostSection, VxlanSection};
@@ -660,7 +661,7 @@ impl Bench<'_> {
         let none = TunnelResult::default();
         let get = |t| measured.iter().find(|(x, _)| *x == t).map_or(&none, |(_, r)| r);
         saved.set_targets(&targets(get(Tunnel::Kernel), get(Tunnel::Halb)));
-        results::save(&saved);
+        saved::save(&saved);
     }
 
     /// The topology of tests/vxlan.rs with one endpoint per host.
