@@ -13,6 +13,10 @@ use std::{
 };
 
 use halb_tests::{halb_bin, sh, signal, terminate};
+use xtask::harness::{
+    halb_config::{self, strings, BalancerSection, ConfigFile, HostSection},
+    topology::{self, Namespaces, Veth},
+};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
@@ -23,6 +27,8 @@ struct Fixture {
     host: String,
     bal: String,
     dir: PathBuf,
+    /// Removes `host` and `bal` (after `Drop` below ran).
+    _namespaces: Namespaces,
 }
 
 impl Fixture {
@@ -31,48 +37,29 @@ impl Fixture {
         let host = format!("{prefix}-host");
         let bal = format!("{prefix}-bal");
         let dir = std::env::temp_dir().join(&prefix);
-        let fixture = Self { prefix, host, bal, dir };
+        let mut namespaces = Namespaces::default();
+        namespaces.add(&host).expect("host namespace");
+        namespaces.add(&bal).expect("balancer namespace");
+        let fixture = Self { prefix, host, bal, dir, _namespaces: namespaces };
         std::fs::create_dir_all(&fixture.dir).unwrap();
-        sh(&["ip", "netns", "add", &fixture.host]);
-        sh(&["ip", "netns", "add", &fixture.bal]);
-        sh(&[
-            "ip",
-            "-n",
-            &fixture.host,
-            "link",
-            "add",
-            "p1",
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "ext",
-            "netns",
-            &fixture.bal,
-        ]);
-        sh(&[
-            "ip",
-            "-n",
-            &fixture.host,
-            "link",
-            "add",
-            "p2",
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "int",
-            "netns",
-            &fixture.bal,
-        ]);
+        for (name, peer) in [("p1", "ext"), ("p2", "int")] {
+            let cable = Veth {
+                ns: &fixture.host,
+                name,
+                peer,
+                peer_ns: Some(&fixture.bal),
+                ..Veth::default()
+            };
+            cable.create().expect("veth");
+        }
         for (ns, dev, addr) in [
             (&fixture.host, "p1", "192.0.2.1/24"),
             (&fixture.bal, "ext", "192.0.2.2/24"),
             (&fixture.host, "p2", "198.51.100.1/24"),
             (&fixture.bal, "int", "198.51.100.2/24"),
         ] {
-            sh(&["ip", "-n", ns, "addr", "add", addr, "dev", dev]);
-            sh(&["ip", "-n", ns, "link", "set", dev, "up"]);
+            topology::add_address(ns, addr, dev).expect("address");
+            topology::set_up(ns, dev).expect("link up");
         }
         fixture
     }
@@ -95,13 +82,21 @@ impl Fixture {
         path
     }
 
-    fn config(&self, host_interfaces: &str) -> String {
-        format!(
-            "[daemon]\nnode = \"{}\"\n\n[host]\nnetns = \"{}\"\ninterfaces = [{host_interfaces}]\n\n[[balancer]]\nname = \"bal\"\nnetns = \"{}\"\ninterfaces = [\"ext\"]\n",
-            self.node(),
-            self.host,
-            self.bal
-        )
+    /// The daemon's config: the host instance on `host_interfaces`, balancer `bal` on `ext`.
+    fn file(&self, host_interfaces: &[&str]) -> ConfigFile {
+        ConfigFile {
+            daemon: halb_config::daemon(&self.node()),
+            host: Some(HostSection {
+                netns: Some(self.host.clone()),
+                interfaces: strings(host_interfaces),
+                ..HostSection::default()
+            }),
+            balancer: vec![balancer("bal", &self.bal, "ext")],
+        }
+    }
+
+    fn config(&self, host_interfaces: &[&str]) -> String {
+        to_toml(&self.file(host_interfaces))
     }
 
     fn start(&self, config: &Path) -> Daemon {
@@ -153,9 +148,6 @@ impl Fixture {
 
 impl Drop for Fixture {
     fn drop(&mut self) {
-        for ns in [&self.host, &self.bal] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).status();
-        }
         // Only reached with pins left when a daemon was SIGKILLed.
         let _ = std::fs::remove_dir_all(self.pin_dir());
         let _ = std::fs::remove_dir_all(&self.dir);
@@ -193,13 +185,17 @@ impl Drop for Daemon {
     }
 }
 
-/// Deletes a namespace on drop.
-struct NetnsGuard(String);
-
-impl Drop for NetnsGuard {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+fn balancer(name: &str, netns: &str, interface: &str) -> BalancerSection {
+    BalancerSection {
+        name: name.to_owned(),
+        netns: netns.to_owned(),
+        interfaces: strings(&[interface]),
+        ..BalancerSection::default()
     }
+}
+
+fn to_toml(file: &ConfigFile) -> String {
+    halb_config::to_toml("halb for the daemon test", file).unwrap()
 }
 
 /// Program id of each datapath instance.
@@ -228,7 +224,7 @@ fn interfaces(status: &serde_json::Value) -> Vec<String> {
 #[test]
 fn daemon_attaches_pins_counts_and_cleans_up() {
     let fixture = Fixture::new();
-    let config = fixture.write_config(&fixture.config("\"p1\", \"p2\""));
+    let config = fixture.write_config(&fixture.config(&["p1", "p2"]));
     let daemon = fixture.start(&config);
 
     // Pins exist and bpftool reads them with field names.
@@ -324,11 +320,11 @@ fn daemon_attaches_pins_counts_and_cleans_up() {
 #[test]
 fn reload_attaches_and_detaches_without_restart() {
     let fixture = Fixture::new();
-    let config = fixture.write_config(&fixture.config("\"p1\""));
+    let config = fixture.write_config(&fixture.config(&["p1"]));
     let daemon = fixture.start(&config);
     let pid = fixture.status()["pid"].as_u64().unwrap();
 
-    fixture.write_config(&fixture.config("\"p2\""));
+    fixture.write_config(&fixture.config(&["p2"]));
     let out = fixture.halb(&["reload", "--node", &fixture.node()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let status = fixture.status();
@@ -340,28 +336,26 @@ fn reload_attaches_and_detaches_without_restart() {
 
     // A balancer added by reload gets its own instance; removing it unloads it.
     let extra = format!("{}-extra", fixture.prefix);
-    sh(&["ip", "netns", "add", &extra]);
-    let _extra_guard = NetnsGuard(extra.clone());
-    sh(&["ip", "-n", &extra, "link", "add", "name", "x0", "type", "veth", "peer", "name", "x1"]);
-    let with_extra = format!(
-        "{}\n[[balancer]]\nname = \"extra\"\nnetns = \"{extra}\"\ninterfaces = [\"x0\"]\n",
-        fixture.config("\"p2\"")
-    );
-    fixture.write_config(&with_extra);
+    let mut extra_guard = Namespaces::default();
+    extra_guard.add(&extra).expect("extra namespace");
+    Veth { ns: &extra, name: "x0", peer: "x1", ..Veth::default() }.create().expect("veth");
+    let mut with_extra = fixture.file(&["p2"]);
+    with_extra.balancer.push(balancer("extra", &extra, "x0"));
+    fixture.write_config(&to_toml(&with_extra));
     let out = fixture.halb(&["reload", "--node", &fixture.node()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let status = fixture.status();
     assert_eq!(interfaces(&status), vec!["host p2", "balancer bal ext", "balancer extra x0"]);
     assert!(fixture.pin_dir().join("extra/PORT_TRAFFIC").exists());
     let extra_id = program_ids(&status)["extra"];
-    fixture.write_config(&fixture.config("\"p2\""));
+    fixture.write_config(&fixture.config(&["p2"]));
     let out = fixture.halb(&["reload", "--node", &fixture.node()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!fixture.pin_dir().join("extra").exists(), "removed instance unpinned");
     assert_eq!(Fixture::links_of(extra_id), 0);
 
     // A bad config on reload is refused and the daemon keeps the old one.
-    fixture.write_config(&fixture.config("\"p2\", \"nosuchdev\""));
+    fixture.write_config(&fixture.config(&["p2", "nosuchdev"]));
     daemon.signal(libc::SIGHUP);
     let out = fixture.halb(&["reload", "--node", &fixture.node()]);
     assert!(!out.status.success());
@@ -378,12 +372,15 @@ fn reload_attaches_and_detaches_without_restart() {
 #[test]
 fn bad_config_exits_nonzero_before_touching_the_system() {
     let fixture = Fixture::new();
+    let mut missing_netns = fixture.file(&["p1"]);
+    missing_netns.balancer[0].netns = "no-such-netns-hdt".into();
     let cases = [
-        (fixture.config("\"p1\"").replace("[host]", "[host]\nbogus = 1"), "bogus"),
-        (fixture.config("\"p1\", \"p1\""), "host.interfaces[1]"),
-        (fixture.config("\"an-interface-name-too-long\""), "host.interfaces[0]"),
-        (fixture.config("\"p1\"").replace(&fixture.bal, "no-such-netns-hdt"), "no-such-netns-hdt"),
-        (fixture.config("\"nosuchdev\""), "nosuchdev"),
+        // A key the schema does not know cannot be written with its types: added as text.
+        (fixture.config(&["p1"]).replace("[host]", "[host]\nbogus = 1"), "bogus"),
+        (fixture.config(&["p1", "p1"]), "host.interfaces[1]"),
+        (fixture.config(&["an-interface-name-too-long"]), "host.interfaces[0]"),
+        (to_toml(&missing_netns), "no-such-netns-hdt"),
+        (fixture.config(&["nosuchdev"]), "nosuchdev"),
     ];
     for (body, expected) in cases {
         let config = fixture.write_config(&body);
@@ -403,7 +400,7 @@ fn bad_config_exits_nonzero_before_touching_the_system() {
     }
     let out = Command::new(halb_bin())
         .args(["check", "--config"])
-        .arg(fixture.write_config(&fixture.config("\"p1\"")))
+        .arg(fixture.write_config(&fixture.config(&["p1"])))
         .output()
         .unwrap();
     assert!(out.status.success());

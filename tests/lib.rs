@@ -5,6 +5,8 @@
 
 #![allow(clippy::missing_panics_doc, reason = "test helpers fail the test by panicking")]
 
+use xtask::harness::topology::{self, Namespaces, SwitchPort};
+
 use std::{
     path::PathBuf,
     process::{Child, Command, Output},
@@ -81,38 +83,18 @@ pub fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'sta
 
 /// Network namespaces on one switch: `<prefix>-sw` holds bridge `br0`, and
 /// each node `<prefix>-<node>` an `eth0` (veth) on it with its address and
-/// `lo` up. Every namespace is deleted on drop.
+/// `lo` up. Every namespace is removed on drop, newest first.
 pub struct SwitchedNodes {
     prefix: String,
-    nodes: Vec<String>,
+    _namespaces: Namespaces,
 }
 
 impl SwitchedNodes {
     /// `nodes`: (name, address/prefix) pairs.
     #[must_use]
     pub fn new(prefix: &str, nodes: &[(&str, &str)]) -> Self {
-        let lab = Self {
-            prefix: prefix.to_owned(),
-            nodes: nodes.iter().map(|(node, _)| (*node).to_owned()).collect(),
-        };
-        let sw = lab.ns("sw");
-        sh(&["ip", "netns", "add", &sw]);
-        sh(&["ip", "-n", &sw, "link", "add", "br0", "type", "bridge"]);
-        sh(&["ip", "-n", &sw, "link", "set", "br0", "up"]);
-        for (index, (node, address)) in nodes.iter().enumerate() {
-            let ns = lab.ns(node);
-            let port = format!("p{index}");
-            sh(&["ip", "netns", "add", &ns]);
-            sh(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
-            sh(&[
-                "ip", "-n", &ns, "link", "add", "eth0", "type", "veth", "peer", "name", &port,
-                "netns", &sw,
-            ]);
-            sh(&["ip", "-n", &sw, "link", "set", &port, "master", "br0", "up"]);
-            sh(&["ip", "-n", &ns, "addr", "add", address, "dev", "eth0"]);
-            sh(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
-        }
-        lab
+        let namespaces = switched_nodes(prefix, nodes, 0);
+        Self { prefix: prefix.to_owned(), _namespaces: namespaces }
     }
 
     /// The namespace of `node` (or `sw`, the switch).
@@ -122,13 +104,29 @@ impl SwitchedNodes {
     }
 }
 
-impl Drop for SwitchedNodes {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.ns("sw")]).status();
-        for node in &self.nodes {
-            let _ = Command::new("ip").args(["netns", "del", &self.ns(node)]).status();
-        }
+/// Builds namespace `<prefix>-sw` with bridge `br0`, and for each (node, address/prefix)
+/// of `nodes` namespace `<prefix>-<node>` with `eth0` on the switch at port `p<N>`, N
+/// counting from `first_port`; panics on any failure. Returns the guard of the namespaces.
+#[must_use]
+pub fn switched_nodes(prefix: &str, nodes: &[(&str, &str)], first_port: usize) -> Namespaces {
+    let ns = |node: &str| format!("{prefix}-{node}");
+    let mut namespaces = Namespaces::default();
+    let sw = ns("sw");
+    namespaces.add(&sw).expect("switch namespace");
+    let names: Vec<String> = nodes.iter().map(|(node, _)| ns(node)).collect();
+    let ports: Vec<String> =
+        (0..nodes.len()).map(|index| format!("p{}", first_port + index)).collect();
+    for name in &names {
+        namespaces.add(name).expect("node namespace");
     }
+    let cables: Vec<SwitchPort<'_>> = nodes
+        .iter()
+        .zip(&names)
+        .zip(&ports)
+        .map(|(((_, cidr), ns), port)| SwitchPort { ns, dev: "eth0", port, cidr: Some(cidr) })
+        .collect();
+    topology::add_switch(&sw, "br0", &cables).expect("switch and its nodes");
+    namespaces
 }
 
 /// One HTTP/1.1 GET with `Connection: close` from inside `ns`; the body,

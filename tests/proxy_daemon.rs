@@ -16,11 +16,15 @@
 //! `halb status` and bpftool on the pinned maps.
 
 use std::{
-    fmt::Write as _,
     path::PathBuf,
     process::{Child, Command, Stdio},
     sync::atomic::{AtomicU32, Ordering},
     time::{Duration, Instant},
+};
+
+use xtask::harness::halb_config::{
+    self, duration, strings, BackendSection, BalancerSection, ConfigFile, FrontendSection,
+    ProxySection, ServerSection, TimeoutSection, VrrpSection,
 };
 
 use halb_tests::{halb_bin, http_get, terminate, NsHttpServer, SwitchedNodes};
@@ -74,26 +78,65 @@ impl Lab {
     /// The lab's haproxy block and keepalived block for `balancer`, with
     /// short check intervals; bal1 tracks its pool.
     fn write_config(&self, balancer: &str, servers: &[&str]) {
-        let (priority, track) =
-            if balancer == "b1" { (150, "track_backend = \"web\"\n") } else { (100, "") };
-        let mut text = format!(
-            "[daemon]\nnode = \"{node}\"\n\n[[balancer]]\nname = \"{balancer}\"\nnetns = \"{ns}\"\ninterfaces = [\"eth0\"]\nadmin_bind = \"127.0.0.1:9100\"\nproxy_threads = 1\n\n\
-             [[balancer.vrrp]]\ninstance = \"VI_1\"\ninterface = \"eth0\"\nvrid = 12\npriority = {priority}\nadvert_int = 1\nvirtual_ipaddress = [\"{VIP}/24\"]\n{track}\n\
-             [balancer.proxy]\nretries = 3\nredispatch = true\n\n[balancer.proxy.timeout]\nconnect = \"300ms\"\n\n\
-             [[balancer.proxy.frontend]]\nname = \"www\"\nbind = \"{bind}\"\ndefault_backend = \"web\"\n\n\
-             [[balancer.proxy.backend]]\nname = \"web\"\nbalance = \"roundrobin\"\n",
-            node = self.node(balancer),
-            ns = self.ns(balancer),
-            bind = self.frontend_bind,
-        );
-        for server in servers {
+        let (priority, track) = if balancer == "b1" { (150, Some("web")) } else { (100, None) };
+        let server = |server: &&str| {
             let address =
                 NODES.iter().find(|(node, _)| node == server).unwrap().1.trim_end_matches("/24");
-            let _ = write!(
-                text,
-                "\n[[balancer.proxy.backend.server]]\nname = \"{server}\"\naddress = \"{address}:80\"\ncheck = true\ninter = \"200ms\"\nrise = 2\nfall = 2\n"
-            );
-        }
+            ServerSection {
+                name: (*server).to_owned(),
+                address: format!("{address}:80"),
+                check: Some(true),
+                inter: Some(duration("200ms")),
+                rise: Some(2),
+                fall: Some(2),
+                ..ServerSection::default()
+            }
+        };
+        let proxy = ProxySection {
+            frontend: vec![FrontendSection {
+                name: "www".into(),
+                bind: self.frontend_bind.clone(),
+                default_backend: "web".into(),
+                ..FrontendSection::default()
+            }],
+            backend: vec![BackendSection {
+                name: "web".into(),
+                balance: Some("roundrobin".into()),
+                server: servers.iter().map(server).collect(),
+                ..BackendSection::default()
+            }],
+            timeout: TimeoutSection {
+                connect: Some(duration("300ms")),
+                ..TimeoutSection::default()
+            },
+            retries: Some(3),
+            redispatch: Some(true),
+        };
+        let vrrp = VrrpSection {
+            instance: "VI_1".into(),
+            interface: "eth0".into(),
+            vrid: 12,
+            priority,
+            advert_int: Some(1.0),
+            virtual_ipaddress: strings(&[&format!("{VIP}/24")]),
+            track_backend: track.map(str::to_owned),
+            ..VrrpSection::default()
+        };
+        let file = ConfigFile {
+            daemon: halb_config::daemon(&self.node(balancer)),
+            host: None,
+            balancer: vec![BalancerSection {
+                name: balancer.to_owned(),
+                netns: self.ns(balancer),
+                interfaces: strings(&["eth0"]),
+                vrrp: vec![vrrp],
+                proxy: Some(proxy),
+                admin_bind: Some("127.0.0.1:9100".into()),
+                proxy_threads: Some(1),
+                ..BalancerSection::default()
+            }],
+        };
+        let text = halb_config::to_toml("halb for the proxy_daemon test", &file).unwrap();
         std::fs::write(self.config_path(balancer), text).unwrap();
     }
 

@@ -14,7 +14,6 @@
 
 use std::{
     collections::BTreeMap,
-    fmt::Write as _,
     path::PathBuf,
     process::{Child, Command, Stdio},
     sync::atomic::{AtomicU32, Ordering},
@@ -23,6 +22,10 @@ use std::{
 
 use halb_tests::{halb_bin, sh, signal, terminate};
 use serde_json::Value;
+use xtask::harness::{
+    halb_config::{self, strings, BridgeSection, ConfigFile, HostSection, PortSection},
+    topology::{self, Namespaces, Veth},
+};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
@@ -32,6 +35,8 @@ struct Net {
     dir: PathBuf,
     nodes: Vec<String>,
     daemons: Vec<(String, Child)>,
+    /// Removed newest first after `Drop` below stopped the daemons.
+    namespaces: Namespaces,
 }
 
 #[derive(Clone, Copy)]
@@ -47,7 +52,13 @@ impl Net {
         let prefix = format!("hst{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
         let dir = std::env::temp_dir().join(&prefix);
         std::fs::create_dir_all(&dir).unwrap();
-        Self { prefix, dir, nodes: Vec::new(), daemons: Vec::new() }
+        Self {
+            prefix,
+            dir,
+            nodes: Vec::new(),
+            daemons: Vec::new(),
+            namespaces: Namespaces::default(),
+        }
     }
 
     fn ns(&self, node: &str) -> String {
@@ -57,9 +68,8 @@ impl Net {
     /// A switch namespace with bridge br0 holding `address`.
     fn switch(&mut self, node: &str, kind: Switch, address: &str) {
         let ns = self.ns(node);
-        sh(&["ip", "netns", "add", &ns]);
+        self.namespaces.add(&ns).expect("switch namespace");
         self.nodes.push(node.to_owned());
-        sh(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
         // Kernel STP in a namespace runs in the kernel (no user-space
         // hand-off outside the initial namespace). The halb bridge starts
         // with kernel STP on too: the daemon must take it over.
@@ -67,15 +77,7 @@ impl Net {
             Switch::Kernel(priority) => priority,
             Switch::Halb => 32768,
         };
-        sh(&[
-            "ip",
-            "-n",
-            &ns,
-            "link",
-            "add",
-            "br0",
-            "type",
-            "bridge",
+        let settings = [
             "stp_state",
             "1",
             "priority",
@@ -86,21 +88,22 @@ impl Net {
             "600",
             "forward_delay",
             "400",
-        ]);
-        sh(&["ip", "-n", &ns, "addr", "add", address, "dev", "br0"]);
-        sh(&["ip", "-n", &ns, "link", "set", "br0", "up"]);
+        ]
+        .map(str::to_owned);
+        topology::add_bridge(&ns, "br0", None, &settings).expect("bridge br0");
+        topology::add_address(&ns, address, "br0").expect("bridge address");
+        topology::set_up(&ns, "br0").expect("bridge up");
     }
 
     /// A cable: `to-<b>` in a's bridge, `to-<a>` in b's.
     fn cable(&self, a: &str, b: &str) {
         let (na, nb) = (self.ns(a), self.ns(b));
         let (end_a, end_b) = (format!("to-{b}"), format!("to-{a}"));
-        sh(&[
-            "ip", "-n", &na, "link", "add", &end_a, "type", "veth", "peer", "name", &end_b,
-            "netns", &nb,
-        ]);
-        sh(&["ip", "-n", &na, "link", "set", &end_a, "master", "br0", "up"]);
-        sh(&["ip", "-n", &nb, "link", "set", &end_b, "master", "br0", "up"]);
+        let cable =
+            Veth { ns: &na, name: &end_a, peer: &end_b, peer_ns: Some(&nb), ..Veth::default() };
+        cable.create().expect("cable");
+        topology::attach_up(&na, &end_a, "br0").expect("cable end a on br0");
+        topology::attach_up(&nb, &end_b, "br0").expect("cable end b on br0");
     }
 
     /// Cuts (or restores) a cable by taking one end down: the other end
@@ -137,26 +140,32 @@ impl Net {
         ports: &[&str],
         path_cost: Option<u32>,
     ) {
-        let bridge = bridge_toml(protocol, priority, timers, ports, path_cost);
-        self.start_daemon(node, &[], &bridge);
+        let bridge = bridge_section(protocol, priority, timers, ports, path_cost);
+        self.start_daemon(node, &[], &[bridge]);
     }
 
     /// Writes `node`'s daemon config: its namespace, the `interfaces` its
     /// classifier observes (a daemon needs something to do), then `bridges`
-    /// (TOML `[[host.bridge]]` blocks, possibly none).
-    fn write_config(&self, node: &str, interfaces: &[&str], bridges: &str) -> PathBuf {
+    /// (`[[host.bridge]]` sections, possibly none).
+    fn write_config(&self, node: &str, interfaces: &[&str], bridges: &[BridgeSection]) -> PathBuf {
         let config = self.dir.join(format!("{node}.toml"));
-        let text = format!(
-            "[daemon]\nnode = \"{}\"\n\n[host]\nnetns = \"{}\"\ninterfaces = {interfaces:?}\n{bridges}",
-            self.node_name(node),
-            self.ns(node),
-        );
+        let file = ConfigFile {
+            daemon: halb_config::daemon(&self.node_name(node)),
+            host: Some(HostSection {
+                netns: Some(self.ns(node)),
+                interfaces: strings(interfaces),
+                bridge: bridges.to_vec(),
+                ..HostSection::default()
+            }),
+            balancer: Vec::new(),
+        };
+        let text = halb_config::to_toml("halb for the stp test", &file).unwrap();
         std::fs::write(&config, text).unwrap();
         config
     }
 
     /// Starts halb on switch `node` (see [`Net::write_config`]).
-    fn start_daemon(&mut self, node: &str, interfaces: &[&str], bridges: &str) {
+    fn start_daemon(&mut self, node: &str, interfaces: &[&str], bridges: &[BridgeSection]) {
         let config = self.write_config(node, interfaces, bridges);
         let log = std::fs::File::create(self.dir.join(format!("{node}.log"))).unwrap();
         let child = Command::new(halb_bin())
@@ -269,9 +278,6 @@ impl Drop for Net {
         for (_, child) in &mut self.daemons {
             terminate(child, Duration::from_secs(5));
         }
-        for node in &self.nodes {
-            let _ = Command::new("ip").args(["netns", "del", &self.ns(node)]).status();
-        }
         for (node, _) in &self.daemons {
             let _ = std::fs::remove_dir_all(format!("/sys/fs/bpf/halb/{}", self.node_name(node)));
         }
@@ -281,25 +287,32 @@ impl Drop for Net {
 
 const FAST: (u64, u64, u64) = (1, 6, 4);
 
-/// One `[[host.bridge]]` block for br0 over the ports `to-<peer>`.
-fn bridge_toml(
+/// One `[[host.bridge]]` section for br0 over the ports `to-<peer>`.
+fn bridge_section(
     protocol: &str,
     priority: u16,
     timers: (u64, u64, u64),
     ports: &[&str],
     path_cost: Option<u32>,
-) -> String {
-    let mut text = format!(
-        "\n[[host.bridge]]\nname = \"br0\"\nprotocol = \"{protocol}\"\npriority = {priority}\nhello_time = {}\nmax_age = {}\nforward_delay = {}\n",
-        timers.0, timers.1, timers.2
-    );
-    for port in ports {
-        let _ = write!(text, "\n[[host.bridge.port]]\nname = \"to-{port}\"\n");
-        if let Some(cost) = path_cost {
-            let _ = writeln!(text, "path_cost = {cost}");
-        }
+) -> BridgeSection {
+    let seconds = |value: u64| Some(i64::try_from(value).unwrap());
+    BridgeSection {
+        name: "br0".into(),
+        protocol: Some(protocol.to_owned()),
+        priority: Some(i64::from(priority)),
+        hello_time: seconds(timers.0),
+        max_age: seconds(timers.1),
+        forward_delay: seconds(timers.2),
+        port: ports
+            .iter()
+            .map(|port| PortSection {
+                name: format!("to-{port}"),
+                path_cost: path_cost.map(i64::from),
+                ..PortSection::default()
+            })
+            .collect(),
+        ..BridgeSection::default()
     }
-    text
 }
 
 /// The lab's triangle: kernel root `k1` (priority 4096), kernel bridge `k2`
@@ -592,12 +605,12 @@ fn reload_adds_changes_and_removes_a_bridge_without_a_loop() {
     net.cable("b", "c");
     // Cost 2 everywhere, as the kernel's 10G veth ports: c's root path
     // cost is the same under either STP, so b wins the b-c segment.
-    let halb_c = |priority| bridge_toml("rstp", priority, FAST, &["a", "b"], Some(2));
+    let halb_c = |priority| bridge_section("rstp", priority, FAST, &["a", "b"], Some(2));
     net.start_halb("a", "rstp", 4096, FAST, &["b", "c"], Some(2));
     net.start_halb("b", "rstp", 32768, FAST, &["a", "c"], Some(2));
     // c's daemon observes its ports (classifier only) and runs no bridge.
     let observed = ["to-a", "to-b"];
-    net.start_daemon("c", &observed, "");
+    net.start_daemon("c", &observed, &[]);
     let c_pid = net.daemons.last().map(|(_, child)| child.id()).unwrap();
     let cables = [("a", "b"), ("a", "c"), ("b", "c")];
     let mut samples = 0;
@@ -634,7 +647,7 @@ fn reload_adds_changes_and_removes_a_bridge_without_a_loop() {
         .expect("ping");
 
     // 1. Add: c's daemon takes br0 over from the kernel (`halb reload`).
-    net.write_config("c", &observed, &halb_c(36864));
+    net.write_config("c", &observed, &[halb_c(36864)]);
     let reload = |net: &Net| {
         let out = Command::new(halb_bin())
             .args(["reload", "--node", &net.node_name("c"), "--run-dir"])
@@ -657,7 +670,7 @@ fn reload_adds_changes_and_removes_a_bridge_without_a_loop() {
     assert_eq!(String::from_utf8_lossy(&stp_state.stdout).trim(), "0", "kernel STP off on c");
 
     // 2. Change: c's priority 0 makes it root (SIGHUP).
-    net.write_config("c", &observed, &halb_c(0));
+    net.write_config("c", &observed, &[halb_c(0)]);
     // SAFETY: kill(2) on the pid of our own child, still running.
     assert_eq!(unsafe { libc::kill(i32::try_from(c_pid).unwrap(), libc::SIGHUP) }, 0);
     let took = net.wait("c root, b's port to a alternate", Duration::from_secs(40), || {
@@ -673,7 +686,7 @@ fn reload_adds_changes_and_removes_a_bridge_without_a_loop() {
     println!("reload 2 (change): c root after {took:?}");
     // And back (SIGHUP again): c's port to b is the blocked one when the
     // bridge is handed back to the kernel below.
-    net.write_config("c", &observed, &halb_c(36864));
+    net.write_config("c", &observed, &[halb_c(36864)]);
     // SAFETY: as above.
     assert_eq!(unsafe { libc::kill(i32::try_from(c_pid).unwrap(), libc::SIGHUP) }, 0);
     let took = net.wait("a root again, c's port to b alternate", Duration::from_secs(40), || {
@@ -685,7 +698,7 @@ fn reload_adds_changes_and_removes_a_bridge_without_a_loop() {
     println!("reload 3 (change back): a root after {took:?}");
 
     // 3. Remove: the kernel's STP runs c again (`halb reload`).
-    net.write_config("c", &observed, "");
+    net.write_config("c", &observed, &[]);
     reload(&net);
     let took = net.wait("kernel STP back on c, a root again", Duration::from_secs(40), || {
         watch(&net);

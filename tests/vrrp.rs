@@ -16,7 +16,11 @@ use std::{
 };
 
 use halb_common::checksum::internet_checksum;
-use halb_tests::{halb_bin, sh, terminate};
+use halb_tests::{halb_bin, sh, switched_nodes, terminate};
+use xtask::harness::{
+    halb_config::{self, strings, BalancerSection, ConfigFile, VrrpSection},
+    topology::Namespaces,
+};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 const VIP: &str = "172.16.1.254";
@@ -32,6 +36,8 @@ struct Lan {
     prefix: String,
     dir: PathBuf,
     daemons: Vec<(String, Child)>,
+    /// Removed after the daemons are stopped (`Drop` runs before the fields go).
+    _namespaces: Namespaces,
 }
 
 impl Lan {
@@ -39,34 +45,17 @@ impl Lan {
         let prefix = format!("hvt{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
         let dir = std::env::temp_dir().join(&prefix);
         std::fs::create_dir_all(&dir).unwrap();
-        let lan = Self { prefix, dir, daemons: Vec::new() };
-        for node in ["sw", "b1", "b2", "user", "rogue"] {
-            sh(&["ip", "netns", "add", &lan.ns(node)]);
-            sh(&["ip", "-n", &lan.ns(node), "link", "set", "lo", "up"]);
-        }
-        let sw = lan.ns("sw");
-        sh(&["ip", "-n", &sw, "link", "add", "br0", "type", "bridge"]);
-        sh(&["ip", "-n", &sw, "link", "set", "br0", "up"]);
-        for (port, (node, address)) in [
-            ("b1", "172.16.1.250/24"),
-            ("b2", "172.16.1.251/24"),
-            ("user", "172.16.1.100/24"),
-            ("rogue", "172.16.1.66/24"),
-        ]
-        .iter()
-        .enumerate()
-        {
-            let port = format!("p{}", port + 1);
-            let ns = lan.ns(node);
-            sh(&[
-                "ip", "-n", &ns, "link", "add", "eth0", "type", "veth", "peer", "name", &port,
-                "netns", &sw,
-            ]);
-            sh(&["ip", "-n", &sw, "link", "set", &port, "master", "br0", "up"]);
-            sh(&["ip", "-n", &ns, "addr", "add", address, "dev", "eth0"]);
-            sh(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
-        }
-        lan
+        let namespaces = switched_nodes(
+            &prefix,
+            &[
+                ("b1", "172.16.1.250/24"),
+                ("b2", "172.16.1.251/24"),
+                ("user", "172.16.1.100/24"),
+                ("rogue", "172.16.1.66/24"),
+            ],
+            1,
+        );
+        Self { prefix, dir, daemons: Vec::new(), _namespaces: namespaces }
     }
 
     fn ns(&self, node: &str) -> String {
@@ -87,15 +76,29 @@ impl Lan {
 
     fn start_halb(&self, node: &str, priority: u8, version: u8) -> Child {
         let config = self.dir.join(format!("{node}.toml"));
-        std::fs::write(
-            &config,
-            format!(
-                "[daemon]\nnode = \"{prefix}-{node}\"\n\n[[balancer]]\nname = \"{node}\"\nnetns = \"{ns}\"\ninterfaces = [\"eth0\"]\n\n[[balancer.vrrp]]\ninstance = \"VI_1\"\ninterface = \"eth0\"\nvrid = 12\npriority = {priority}\nadvert_int = 1\nversion = {version}\nvirtual_ipaddress = [\"{VIP}/24\"]\n",
-                prefix = self.prefix,
-                ns = self.ns(node)
-            ),
-        )
-        .unwrap();
+        let vrrp = VrrpSection {
+            instance: "VI_1".into(),
+            interface: "eth0".into(),
+            vrid: 12,
+            priority: i64::from(priority),
+            advert_int: Some(1.0),
+            version: Some(i64::from(version)),
+            virtual_ipaddress: strings(&[&format!("{VIP}/24")]),
+            ..VrrpSection::default()
+        };
+        let file = ConfigFile {
+            daemon: halb_config::daemon(&format!("{}-{node}", self.prefix)),
+            host: None,
+            balancer: vec![BalancerSection {
+                name: node.to_owned(),
+                netns: self.ns(node),
+                interfaces: strings(&["eth0"]),
+                vrrp: vec![vrrp],
+                ..BalancerSection::default()
+            }],
+        };
+        let text = halb_config::to_toml("halb for the vrrp test", &file).unwrap();
+        std::fs::write(&config, text).unwrap();
         let log = std::fs::File::create(self.dir.join(format!("{node}.log"))).unwrap();
         Command::new(halb_bin())
             .args(["run", "--config"])
@@ -212,9 +215,6 @@ impl Drop for Lan {
     fn drop(&mut self) {
         for (_, child) in &mut self.daemons {
             terminate(child, Duration::from_secs(5));
-        }
-        for node in ["sw", "b1", "b2", "user", "rogue"] {
-            let _ = Command::new("ip").args(["netns", "del", &self.ns(node)]).status();
         }
         for node in ["b1", "b2"] {
             let _ = std::fs::remove_dir_all(format!("/sys/fs/bpf/halb/{}-{node}", self.prefix));

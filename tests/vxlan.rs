@@ -16,6 +16,10 @@ use std::{
 };
 
 use halb_tests::{halb_bin, sh, terminate};
+use xtask::harness::{
+    halb_config::{self, ConfigFile, HostSection, VxlanSection},
+    topology::{self, Namespaces, Veth},
+};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 const VNI: u32 = 42;
@@ -32,7 +36,8 @@ struct Lab {
     prefix: String,
     dir: PathBuf,
     hosts: Vec<Impl>,
-    namespaces: Vec<String>,
+    /// Removed newest first after `Drop` below stopped the daemons.
+    namespaces: Namespaces,
     daemons: Vec<(usize, Child)>,
 }
 
@@ -57,46 +62,44 @@ impl Lab {
             prefix,
             dir,
             hosts: hosts.to_vec(),
-            namespaces: Vec::new(),
+            namespaces: Namespaces::default(),
             daemons: Vec::new(),
         };
         let sw = lab.add_ns("sw");
-        sh(&["ip", "-n", &sw, "link", "add", "br0", "type", "bridge"]);
-        sh(&["ip", "-n", &sw, "link", "set", "br0", "up"]);
+        topology::add_bridge(&sw, "br0", None, &[]).expect("switch bridge");
+        topology::set_up(&sw, "br0").expect("switch bridge up");
         for host in 0..hosts.len() {
             let ns = lab.add_ns(&format!("h{host}"));
             for bridge in ["vswout", "vswin"] {
-                sh(&["ip", "-n", &ns, "link", "add", bridge, "type", "bridge"]);
-                sh(&["ip", "-n", &ns, "link", "set", bridge, "up"]);
+                topology::add_bridge(&ns, bridge, None, &[]).expect("host bridge");
+                topology::set_up(&ns, bridge).expect("host bridge up");
             }
-            sh(&[
-                "ip",
-                "-n",
-                &ns,
-                "addr",
-                "add",
-                &format!("{}/24", underlay(host)),
-                "dev",
-                "vswout",
-            ]);
+            topology::add_address(&ns, &format!("{}/24", underlay(host)), "vswout")
+                .expect("underlay address");
             let port = format!("p{host}");
-            sh(&[
-                "ip", "-n", &ns, "link", "add", "up0", "type", "veth", "peer", "name", &port,
-                "netns", &sw,
-            ]);
-            sh(&["ip", "-n", &ns, "link", "set", "up0", "master", "vswout", "up"]);
-            sh(&["ip", "-n", &sw, "link", "set", &port, "master", "br0", "up"]);
+            let uplink =
+                Veth { ns: &ns, name: "up0", peer: &port, peer_ns: Some(&sw), ..Veth::default() };
+            uplink.create().expect("uplink");
+            topology::attach_up(&ns, "up0", "vswout").expect("uplink on vswout");
+            topology::attach_up(&sw, &port, "br0").expect("uplink on the switch");
             for index in 0..2 {
                 let (address, mac) = endpoint(host, index);
                 let end = lab.add_ns(&format!("e{host}{index}"));
                 let side = format!("e{index}");
-                sh(&[
-                    "ip", "-n", &end, "link", "add", "eth0", "address", &mac, "mtu", "1450",
-                    "type", "veth", "peer", "name", &side, "mtu", "1450", "netns", &ns,
-                ]);
-                sh(&["ip", "-n", &ns, "link", "set", &side, "master", "vswin", "up"]);
-                sh(&["ip", "-n", &end, "addr", "add", &format!("{address}/24"), "dev", "eth0"]);
-                sh(&["ip", "-n", &end, "link", "set", "eth0", "up"]);
+                let cable = Veth {
+                    ns: &end,
+                    name: "eth0",
+                    address: Some(&mac),
+                    mtu: Some(1450),
+                    peer: &side,
+                    peer_mtu: Some(1450),
+                    peer_ns: Some(&ns),
+                };
+                cable.create().expect("endpoint cable");
+                topology::attach_up(&ns, &side, "vswin").expect("endpoint on vswin");
+                topology::add_address(&end, &format!("{address}/24"), "eth0")
+                    .expect("endpoint address");
+                topology::set_up(&end, "eth0").expect("endpoint up");
             }
         }
         for (host, kind) in hosts.iter().enumerate() {
@@ -113,14 +116,10 @@ impl Lab {
         lab
     }
 
+    /// Namespace `<prefix>-<name>` (IPv6 off: no DAD or router solicitations in the counters).
     fn add_ns(&mut self, name: &str) -> String {
         let ns = format!("{}-{name}", self.prefix);
-        sh(&["ip", "netns", "add", &ns]);
-        sh(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
-        // No IPv6 noise (DAD, router solicitations) in the counters.
-        sh(&["ip", "netns", "exec", &ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
-        sh(&["ip", "netns", "exec", &ns, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"]);
-        self.namespaces.push(ns.clone());
+        self.namespaces.add(&ns).expect("namespace");
         ns
     }
 
@@ -180,18 +179,25 @@ impl Lab {
     }
 
     fn write_config(&self, host: usize, remotes: &[String]) {
-        let remotes: Vec<String> = remotes.iter().map(|remote| format!("\"{remote}\"")).collect();
-        std::fs::write(
-            self.config_path(host),
-            format!(
-                "[daemon]\nnode = \"{node}\"\n\n[host]\nnetns = \"{ns}\"\n\n[host.vxlan]\nvni = {VNI}\nlocal = \"{local}\"\nunderlay = \"vswout\"\nbridge = \"vswin\"\nremotes = [{remotes}]\n",
-                node = self.node(host),
-                ns = self.ns(&format!("h{host}")),
-                local = underlay(host),
-                remotes = remotes.join(", "),
-            ),
-        )
-        .unwrap();
+        let vxlan = VxlanSection {
+            vni: i64::from(VNI),
+            local: underlay(host),
+            underlay: "vswout".into(),
+            bridge: "vswin".into(),
+            remotes: remotes.to_vec(),
+            ..VxlanSection::default()
+        };
+        let file = ConfigFile {
+            daemon: halb_config::daemon(&self.node(host)),
+            host: Some(HostSection {
+                netns: Some(self.ns(&format!("h{host}"))),
+                vxlan: Some(vxlan),
+                ..HostSection::default()
+            }),
+            balancer: Vec::new(),
+        };
+        let text = halb_config::to_toml("halb for the vxlan test", &file).unwrap();
+        std::fs::write(self.config_path(host), text).unwrap();
     }
 
     fn start_halb(&mut self, host: usize, remotes: &[String]) {
@@ -367,9 +373,6 @@ impl Drop for Lab {
     fn drop(&mut self) {
         for (_, child) in &mut self.daemons {
             terminate(child, Duration::from_secs(5));
-        }
-        for ns in self.namespaces.iter().rev() {
-            let _ = Command::new("ip").args(["netns", "del", ns]).status();
         }
         for host in 0..self.hosts.len() {
             let _ = std::fs::remove_dir_all(format!("/sys/fs/bpf/halb/{}", self.node(host)));

@@ -119,6 +119,47 @@ pub fn set_up(ns: &str, dev: &str) -> Result<()> {
     ip_ns(ns, &["link", "set", "dev", dev, "up"]).map(|_| ())
 }
 
+/// One node's cable to a switch: `dev` in namespace `ns`, its peer `port` a port of the
+/// switch's bridge, with address `cidr` on `dev` when given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SwitchPort<'a> {
+    pub ns: &'a str,
+    pub dev: &'a str,
+    pub port: &'a str,
+    pub cidr: Option<&'a str>,
+}
+
+impl SwitchPort<'_> {
+    /// Cables the node to `bridge` in `switch_ns`: the veth, the port on the bridge and up,
+    /// the node's address, its end up.
+    pub fn connect(&self, switch_ns: &str, bridge: &str) -> Result<()> {
+        let cable = Veth {
+            ns: self.ns,
+            name: self.dev,
+            peer: self.port,
+            peer_ns: Some(switch_ns),
+            ..Veth::default()
+        };
+        cable.create()?;
+        attach_up(switch_ns, self.port, bridge)?;
+        if let Some(cidr) = self.cidr {
+            add_address(self.ns, cidr, self.dev)?;
+        }
+        set_up(self.ns, self.dev)
+    }
+}
+
+/// A switch: bridge `bridge` (up, default settings) in `switch_ns` with every node of
+/// `nodes` cabled to it. The namespaces exist already.
+pub fn add_switch(switch_ns: &str, bridge: &str, nodes: &[SwitchPort<'_>]) -> Result<()> {
+    add_bridge(switch_ns, bridge, None, &[])?;
+    set_up(switch_ns, bridge)?;
+    for node in nodes {
+        node.connect(switch_ns, bridge)?;
+    }
+    Ok(())
+}
+
 /// The namespaces one run created; dropping the guard removes them in reverse order
 /// ([`remove_namespace`]), and with them every bridge and veth inside.
 #[derive(Debug, Default)]
