@@ -14,6 +14,7 @@
 //! - [`progress`]: `[n/m]` lines with the time left, for the benches and `lab up`.
 
 pub mod bench;
+pub mod calendar;
 pub mod cli;
 pub mod daemon_build;
 pub mod fuzz;
