@@ -6,6 +6,7 @@
 //! - [`datapath`]: loading the eBPF object, attaching it, pinning its maps,
 //!   reading its counters;
 //! - [`exposition`]: the Prometheus text format writer;
+//! - [`handover`]: what an old and a new daemon say during a hitless upgrade;
 //! - [`import`]: haproxy.cfg and keepalived.conf into a halb config;
 //! - [`control`]: the daemon's control socket and the status it reports;
 //! - [`vrrp`]: the VRRP protocol core (codec and state machine, no I/O);
@@ -26,6 +27,7 @@ pub mod control;
 pub mod daemon;
 pub mod datapath;
 pub mod exposition;
+pub mod handover;
 pub mod import;
 pub mod net;
 pub mod netns;

@@ -26,7 +26,7 @@ pub enum Action {
 }
 
 /// Why a role selection ran: the input that changed port information.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Cause {
     PortUp,
     PortDown,

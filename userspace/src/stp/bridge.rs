@@ -26,7 +26,7 @@ use super::{
 const MAX_ROUNDS: usize = 1000;
 
 /// An RSTP/STP bridge with N ports, as a pure state machine.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Bridge {
     pub(crate) config: Config,
     pub(crate) id: BridgeId,
@@ -36,11 +36,15 @@ pub struct Bridge {
     pub(crate) root_times: Times,
     /// What triggered the next role selection.
     pub(crate) cause: Cause,
+    #[serde(with = "crate::handover::clock::optional")]
     pub(crate) now: Option<Instant>,
     pub(crate) tc_count: u64,
+    #[serde(with = "crate::handover::clock::optional")]
     pub(crate) last_tc: Option<Instant>,
     /// TC flags heard keep the current topology change going until then.
+    #[serde(with = "crate::handover::clock::optional")]
     pub(crate) tc_seen_until: Option<Instant>,
+    #[serde(skip)]
     pub(crate) actions: VecDeque<Action>,
 }
 

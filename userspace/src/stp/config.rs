@@ -61,7 +61,7 @@ pub fn legacy_path_cost(speed_mbps: u32) -> u32 {
 }
 
 /// One port as configured.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[expect(clippy::struct_excessive_bools, reason = "independent per-port switches")]
 pub struct PortParams {
     /// Interface name, for status and logs.
@@ -102,7 +102,7 @@ impl PortParams {
 }
 
 /// Bridge settings as given.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Params {
     pub protocol: Protocol,
     /// 0-61440 in steps of 4096.
@@ -134,7 +134,7 @@ impl Params {
 }
 
 /// Validated settings (read-only).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Config {
     params: Params,
 }

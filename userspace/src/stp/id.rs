@@ -19,7 +19,19 @@ pub const MAX_PORT_NUMBER: u16 = 0x0fff;
 
 /// An 8-octet bridge identifier: priority (with system id extension) then
 /// the bridge MAC address. Ordered as the standard compares them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct BridgeId(u64);
 
 impl BridgeId {
@@ -63,7 +75,19 @@ impl fmt::Display for BridgeId {
 }
 
 /// A 2-octet port identifier: 4 bits of priority, 12 bits of port number.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct PortId(pub u16);
 
 impl PortId {
@@ -94,7 +118,19 @@ impl fmt::Display for PortId {
 
 /// A priority vector (17.6): {root, root path cost, designated bridge,
 /// designated port, receiving/transmitting port}. Lower is better.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct PriorityVector {
     pub root: BridgeId,
     pub root_path_cost: u32,
@@ -114,7 +150,9 @@ impl PriorityVector {
 }
 
 /// The timer values carried in BPDUs and recorded with port information.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Times {
     pub message_age: Duration,
     pub max_age: Duration,

@@ -18,7 +18,7 @@ use super::{
 };
 
 /// Port roles (17.7).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Role {
     Disabled,
     Root,
@@ -49,7 +49,7 @@ impl fmt::Display for Role {
 /// name; an STP bridge reports `Blocking` (not root/designated) or
 /// `Listening` (root/designated, waiting for forward delay) instead. All
 /// three drop frames and learn nothing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum PortState {
     Disabled,
     Blocking,
@@ -98,7 +98,7 @@ impl fmt::Display for PortState {
 }
 
 /// Which BPDUs a port sends (`sendRSTP`, 17.19.34).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Mode {
     Stp,
     Rstp,
@@ -114,7 +114,7 @@ impl fmt::Display for Mode {
 }
 
 /// `infoIs` (17.19.10): where the port priority vector came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum InfoIs {
     Disabled,
     Aged,
@@ -124,14 +124,14 @@ pub(crate) enum InfoIs {
 
 /// The topology change machine's states (17.30), collapsed to the three
 /// that persist.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum TcState {
     Inactive,
     Learning,
     Active,
 }
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 #[expect(clippy::struct_excessive_bools, reason = "the standard's per-port boolean variables")]
 #[expect(clippy::struct_field_names, reason = "the standard's portPriority and portTimes")]
 pub(crate) struct Port {
@@ -143,7 +143,9 @@ pub(crate) struct Port {
     pub(crate) guard_tripped: bool,
     pub(crate) oper_edge: bool,
     pub(crate) send_rstp: bool,
+    #[serde(with = "crate::handover::clock::optional")]
     pub(crate) mdelay_while: Option<Instant>,
+    #[serde(with = "crate::handover::clock::optional")]
     pub(crate) edge_delay_while: Option<Instant>,
     // Port information.
     pub(crate) info_is: InfoIs,
@@ -151,6 +153,7 @@ pub(crate) struct Port {
     pub(crate) port_times: Times,
     pub(crate) designated_priority: PriorityVector,
     pub(crate) designated_times: Times,
+    #[serde(with = "crate::handover::clock::optional")]
     pub(crate) rcvd_info_while: Option<Instant>,
     pub(crate) reselect: bool,
     pub(crate) selected: bool,
@@ -168,11 +171,15 @@ pub(crate) struct Port {
     pub(crate) disputed: bool,
     pub(crate) learn: bool,
     pub(crate) forward: bool,
+    #[serde(with = "crate::handover::clock::optional")]
     pub(crate) fd_while: Option<Instant>,
+    #[serde(with = "crate::handover::clock::optional")]
     pub(crate) rr_while: Option<Instant>,
+    #[serde(with = "crate::handover::clock::optional")]
     pub(crate) rb_while: Option<Instant>,
     // Topology change.
     pub(crate) tcm: TcState,
+    #[serde(with = "crate::handover::clock::optional")]
     pub(crate) tc_while: Option<Instant>,
     pub(crate) tc_ack: bool,
     pub(crate) tc_prop: bool,
@@ -181,8 +188,10 @@ pub(crate) struct Port {
     pub(crate) rcvd_tc_ack: bool,
     // Transmission.
     pub(crate) new_info: bool,
+    #[serde(with = "crate::handover::clock::optional")]
     pub(crate) hello_when: Option<Instant>,
     pub(crate) tx_count: u32,
+    #[serde(with = "crate::handover::clock::optional")]
     pub(crate) tx_window: Option<Instant>,
     // Reporting.
     pub(crate) reported_state: PortState,

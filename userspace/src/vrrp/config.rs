@@ -33,7 +33,7 @@ pub const MAX_PREEMPT_DELAY: Duration = Duration::from_secs(1000);
 pub const MAX_GARP_COUNT: u32 = 100;
 
 /// Unvalidated settings; see [`Params::new`] for the defaults.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Params {
     /// Virtual router id, 1-255.
     pub vrid: u8,
@@ -86,7 +86,7 @@ impl Params {
 }
 
 /// Validated settings (read-only).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Config {
     params: Params,
 }

@@ -23,7 +23,7 @@ use super::{
 
 /// What a Backup heard since its `Master_Down_Timer` was last reset; names
 /// the transition when the timer fires.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum DownCause {
     /// Nothing (or nothing but accepted adverts): the master went quiet.
     Silence,
@@ -34,7 +34,7 @@ pub(crate) enum DownCause {
 }
 
 /// The RFC 5798 §6.4 state machine for one VRID on one interface.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct VirtualRouter {
     pub(crate) config: Config,
     pub(crate) state: State,
@@ -46,13 +46,17 @@ pub struct VirtualRouter {
     pub(crate) master_adver_interval: Duration,
     pub(crate) timers: Timers,
     /// Backup: lower priority masters are not preempted before this time.
+    #[serde(with = "crate::handover::clock::optional")]
     pub(crate) preempt_after: Option<Instant>,
     pub(crate) master: Option<KnownMaster>,
     /// Backup: the last accepted advert (when, from, priority).
+    #[serde(with = "crate::handover::clock::optional_at_pair")]
     pub(crate) last_accepted: Option<(Instant, Ipv4Addr, u8)>,
     pub(crate) down_cause: DownCause,
+    #[serde(with = "crate::handover::clock::optional")]
     pub(crate) last_advert: Option<Instant>,
     pub(crate) transitions: u64,
+    #[serde(with = "crate::handover::clock::optional_at")]
     pub(crate) last_transition: Option<(Instant, Reason)>,
     pub(crate) adverts_sent: u64,
     pub(crate) adverts_received: u64,
@@ -60,7 +64,9 @@ pub struct VirtualRouter {
     pub(crate) address_list_mismatches: u64,
     /// Master: when it last reasserted itself against a lower-priority
     /// advert (see `receive::master_advert`).
+    #[serde(with = "crate::handover::clock::optional")]
     pub(crate) reasserted_at: Option<Instant>,
+    #[serde(skip)]
     pub(crate) actions: VecDeque<Action>,
 }
 

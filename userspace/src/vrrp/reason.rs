@@ -7,7 +7,7 @@ use std::{fmt, net::Ipv4Addr, time::Duration};
 
 /// RFC 5798 §6.4 states plus `Fault` (keepalived's FAULT: the interface is
 /// down; the instance neither sends nor holds the addresses).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum State {
     Initialize,
     Backup,
@@ -32,7 +32,7 @@ impl fmt::Display for State {
 }
 
 /// Why a transition happened.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Reason {
     /// Initialize -> Backup.
     Startup,

@@ -8,7 +8,7 @@ use std::{
 use super::reason::{Reason, State};
 
 /// The master as this instance knows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KnownMaster {
     pub address: Ipv4Addr,
     pub priority: u8,

@@ -5,6 +5,7 @@
 
 mod backup;
 mod config;
+mod handover;
 mod lifecycle;
 mod machine;
 mod master;

@@ -43,13 +43,16 @@ pub fn master_down_interval(
 }
 
 /// Deadlines of one instance. `None` = not armed.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Timers {
     /// Master: next advert.
+    #[serde(with = "crate::handover::clock::optional")]
     pub(crate) adver: Option<Instant>,
     /// Backup: the master is presumed down at this time.
+    #[serde(with = "crate::handover::clock::optional")]
     pub(crate) master_down: Option<Instant>,
     /// Master: next repeated burst of gratuitous ARPs.
+    #[serde(with = "crate::handover::clock::optional")]
     pub(crate) garp: Option<Instant>,
     /// Bursts still to send at `garp`.
     pub(crate) garp_left: u32,

@@ -317,3 +317,32 @@ fn parallel_links_and_a_self_loop() {
     assert_eq!(net.state(other, 3), PortState::Discarding);
     assert_eq!(net.forwarding_links(), [first]);
 }
+
+#[test]
+fn a_bridge_handed_over_to_a_new_process_changes_no_role_or_state() {
+    // Two identical runs, one with vswout1's bridge handed over at 61.37 s:
+    // every bridge must see exactly what it sees without the handover.
+    for protocol in [Protocol::Rstp, Protocol::Stp] {
+        let run = |hand_over: bool| {
+            let mut lab = lab(all(protocol), MS);
+            lab.net.start();
+            lab.net.run_for(SECOND * 60);
+            assert_lab_tree(&lab);
+            lab.net.run_for(Duration::from_millis(1_370));
+            if hand_over {
+                lab.net.hand_over(lab.vswout1);
+            }
+            lab.net.run_for(SECOND * 60);
+            assert_lab_tree(&lab);
+            let flushes: Vec<u64> = (0..4).map(|node| lab.net.flushes(node)).collect();
+            let tc: Vec<u64> =
+                (0..4).map(|node| lab.net.bridge(node).status().topology_change_count).collect();
+            (lab.net.last_change, flushes, tc, lab.net.bpdus, lab.net.tcns)
+        };
+        assert_eq!(
+            run(true),
+            run(false),
+            "{protocol:?}: the handover changed what the bridges saw"
+        );
+    }
+}

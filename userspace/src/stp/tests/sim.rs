@@ -133,6 +133,15 @@ impl Net {
         self.nodes[node].flushes
     }
 
+    /// A hitless upgrade of `node`'s daemon: its bridge goes through the
+    /// handover's JSON and carries on from what comes back.
+    pub(super) fn hand_over(&mut self, node: usize) {
+        let bridge = &mut self.nodes[node].bridge;
+        assert!(bridge.poll_action().is_none(), "outputs are drained before a snapshot");
+        let json = serde_json::to_string(bridge).expect("a bridge serializes");
+        *bridge = serde_json::from_str(&json).expect("and comes back");
+    }
+
     /// Brings every link up (both ends, point to point).
     pub(super) fn start(&mut self) {
         for link in 0..self.links.len() {

@@ -157,6 +157,16 @@ impl Sim {
         self.startup(node);
     }
 
+    /// A hitless upgrade of `node`'s daemon: its machine goes through the
+    /// handover's JSON and carries on from what comes back.
+    pub(super) fn hand_over(&mut self, node: usize) {
+        let router = &mut self.nodes[node].router;
+        assert!(router.poll_action().is_none(), "outputs are drained before a snapshot");
+        let json = serde_json::to_string(router).expect("a router serializes");
+        *router = serde_json::from_str(&json).expect("and comes back");
+        self.settle();
+    }
+
     /// Graceful stop: the router runs its shutdown (priority 0 if Master).
     pub(super) fn shutdown(&mut self, node: usize) {
         let now = self.now;
