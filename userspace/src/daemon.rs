@@ -5,6 +5,7 @@
 
 mod admin;
 mod driver_loop;
+mod handover_state;
 mod pending;
 mod proxy_host;
 mod proxy_runtime;
@@ -85,4 +86,6 @@ pub struct Daemon {
     /// Counts proxy (re)starts, so VRRP trackers know to resubscribe.
     proxy_generation: u64,
     started_unix_secs: u64,
+    /// What a daemon handing over passed on, taken as the parts start.
+    takeover: handover_state::Takeover,
 }

@@ -5,6 +5,7 @@
 
 pub mod attach;
 pub mod counters;
+pub mod link_handover;
 pub mod object;
 pub mod pins;
 pub mod steering;
@@ -34,6 +35,15 @@ pub enum DatapathError {
     Pin { map: String, path: std::path::PathBuf, reason: String },
     #[error("{path}: {cause}")]
     Io { path: std::path::PathBuf, cause: std::io::Error },
+    #[error("the eBPF object: {0}")]
+    Object(String),
+    #[error(
+        "map {map} is pinned with another layout ({pinned}) than this binary's ({object}): \
+         this datapath cannot be taken over; restart the daemon instead"
+    )]
+    IncompatibleMap { map: String, pinned: String, object: String },
+    #[error("link {path}: {reason}")]
+    Link { path: std::path::PathBuf, reason: String },
     #[error("reading map {map}: {cause}")]
     Map { map: String, cause: aya::maps::MapError },
 }

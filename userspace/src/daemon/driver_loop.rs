@@ -42,13 +42,28 @@ pub(super) trait Driver {
 }
 
 /// Runs `driver` until `stop` fires (or its sender is gone).
-pub(super) async fn run<D: Driver>(driver: &mut D, stop: &mut oneshot::Receiver<()>) {
+/// How a driver is asked to stop.
+pub(super) enum Stop<S> {
+    /// For good: a VRRP master resigns, STP hands the bridge back.
+    Finish,
+    /// For a hitless upgrade: not a word on the wire, nothing undone; the
+    /// core's state goes to the sender, for the next process to resume.
+    HandOver(oneshot::Sender<S>),
+}
+
+/// Drives `driver` until `stop` fires; returns how it was asked to stop
+/// (a dropped sender is [`Stop::Finish`]). Outputs are all applied when it
+/// returns, so the core's queue is empty.
+pub(super) async fn run<D: Driver, S>(
+    driver: &mut D,
+    stop: &mut oneshot::Receiver<Stop<S>>,
+) -> Stop<S> {
     loop {
         apply_outputs(driver).await;
         driver.publish();
         let deadline = driver.poll_timeout();
         tokio::select! {
-            _ = &mut *stop => break,
+            how = &mut *stop => break how.unwrap_or(Stop::Finish),
             () = sleep_until(deadline) => driver.handle_timeout(Instant::now()).await,
             input = driver.next_input() => driver.handle_input(input).await,
         }
@@ -80,7 +95,7 @@ mod tests {
 
     use tokio::sync::{mpsc, oneshot};
 
-    use super::{run, Driver};
+    use super::{run, Driver, Stop};
 
     /// Records what the loop did; stops itself once it saw two inputs and
     /// its one deadline.
@@ -91,7 +106,7 @@ mod tests {
         errors: u64,
         deadline: Option<Instant>,
         log: Vec<String>,
-        stop: Option<oneshot::Sender<()>>,
+        stop: Option<oneshot::Sender<Stop<()>>>,
     }
 
     impl Driver for Fake {
@@ -140,7 +155,7 @@ mod tests {
         fn stop_when_done(&mut self) {
             let inputs = self.log.iter().filter(|line| line.starts_with("input")).count();
             if inputs == 2 && self.deadline.is_none() {
-                let _ = self.stop.take().map(|stop| stop.send(()));
+                let _ = self.stop.take().map(|stop| stop.send(Stop::Finish));
             }
         }
     }
@@ -160,9 +175,10 @@ mod tests {
             log: Vec::new(),
             stop: Some(stop_tx),
         };
-        tokio::time::timeout(Duration::from_secs(5), run(&mut fake, &mut stop))
+        let how = tokio::time::timeout(Duration::from_secs(5), run(&mut fake, &mut stop))
             .await
             .expect("the loop stops when told");
+        assert!(matches!(how, Stop::Finish), "told to finish");
         assert!(Instant::now() >= deadline, "the deadline was slept until");
         assert_eq!(
             fake.log,

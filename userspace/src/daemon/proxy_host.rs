@@ -55,6 +55,14 @@ struct AdminBindError {
     cause: std::io::Error,
 }
 
+/// Listening sockets a daemon handing over passed on for one balancer.
+#[derive(Debug, Default)]
+pub struct Inherited {
+    /// By frontend name.
+    pub listeners: std::collections::BTreeMap<String, std::net::TcpListener>,
+    pub admin: Option<std::net::TcpListener>,
+}
+
 /// A running proxy and the runtime it lives on.
 pub struct ProxyHost {
     pub balancer: String,
@@ -69,6 +77,8 @@ pub struct ProxyHost {
     runtime: Option<ProxyRuntime>,
     handle: Option<Arc<Handle>>,
     admin_stop: Option<watch::Sender<bool>>,
+    /// A duplicate of the admin listener's socket, for a handover.
+    admin_listener: Option<std::os::fd::OwnedFd>,
 }
 
 impl ProxyHost {
@@ -85,6 +95,7 @@ impl ProxyHost {
         threads: usize,
         generation: u64,
         steering: Option<(SteeringPlan, SteeringMaps)>,
+        inherited: &Inherited,
     ) -> Result<Self, ProxyHostError> {
         let fail = |what: &'static str| {
             let balancer = balancer.to_owned();
@@ -96,18 +107,23 @@ impl ProxyHost {
             .map_err(|err| fail("netns")(err.into()))?;
         let runtime = ProxyRuntime::start(&format!("proxy-{balancer}"), threads, namespace)
             .map_err(|err| fail("runtime")(err.into()))?;
-        let (steering, bound) = match steering {
+        let owned = inherited_clones(inherited).map_err(|err| fail("inherited listener")(err.into()))?;
+        let (steering, mut bound) = match steering {
             None => (None, std::collections::BTreeMap::new()),
             Some((plan, maps)) => {
+                let from = inherited_clones(inherited).map_err(|err| fail("inherited listener")(err.into()))?;
                 let (steering, bound) = runtime
                     .handle()
-                    .spawn(async move { ProxySteering::bind(plan, maps) })
+                    .spawn(async move { ProxySteering::bind(plan, maps, &from) })
                     .await
                     .map_err(|err| fail("steering task")(err.into()))?
                     .map_err(|err| fail("steering")(err.into()))?;
                 (Some(steering), bound)
             }
         };
+        for (frontend, listener) in owned.listeners {
+            bound.entry(frontend).or_insert(listener);
+        }
         let handle = runtime
             .handle()
             .spawn(proxy::start_with(config, bound))
@@ -115,18 +131,32 @@ impl ProxyHost {
             .map_err(|err| fail("proxy task")(err.into()))?
             .map_err(|err| fail("proxy")(err.into()))?;
         let handle = Arc::new(handle);
+        let mut admin_listener = None;
         let admin_stop = match admin_bind {
             None => None,
             Some(address) => {
                 let (stop, stopped) = watch::channel(false);
+                let inherited_admin = owned.admin;
                 let listener = runtime
                     .handle()
-                    .spawn(async move { tokio::net::TcpListener::bind(address).await })
+                    .spawn(async move {
+                        match inherited_admin {
+                            Some(listener) => listener
+                                .set_nonblocking(true)
+                                .and_then(|()| tokio::net::TcpListener::from_std(listener)),
+                            None => tokio::net::TcpListener::bind(address).await,
+                        }
+                    })
                     .await
                     .map_err(|err| fail("admin task")(err.into()))?
                     .map_err(|cause| {
                         fail("admin listener")(AdminBindError { address, cause }.into())
                     })?;
+                admin_listener = Some(
+                    std::os::fd::AsFd::as_fd(&listener)
+                        .try_clone_to_owned()
+                        .map_err(|err| fail("admin listener")(err.into()))?,
+                );
                 runtime.handle().spawn(admin::serve(listener, Arc::clone(&handle), stopped));
                 Some(stop)
             }
@@ -142,7 +172,41 @@ impl ProxyHost {
             runtime: Some(runtime),
             handle: Some(handle),
             admin_stop,
+            admin_listener,
         })
+    }
+
+    /// Every listening socket of this proxy (new descriptors of the same
+    /// sockets) for a daemon taking over: frontends by name, and the admin
+    /// listener.
+    pub fn listeners(
+        &self,
+    ) -> std::io::Result<(Vec<(String, std::os::fd::OwnedFd)>, Option<std::os::fd::OwnedFd>)> {
+        let frontends = match &self.handle {
+            Some(handle) => handle.listeners()?,
+            None => Vec::new(),
+        };
+        let admin = self.admin_listener.as_ref().map(std::os::fd::OwnedFd::try_clone).transpose()?;
+        Ok((frontends, admin))
+    }
+
+    /// Hands the proxy over: stops accepting and the admin listener, lets
+    /// the client connections finish their exchange (`Connection: close`)
+    /// for at most `grace`, then stops as [`Self::stop`] does.
+    pub async fn drain_and_stop(mut self, grace: Duration) {
+        if let Some(stop) = self.admin_stop.take() {
+            let _ = stop.send(true);
+        }
+        if let (Some(runtime), Some(handle)) = (&self.runtime, &self.handle) {
+            let handle = Arc::clone(handle);
+            let drained = runtime.handle().spawn(async move { handle.drain(grace).await }).await;
+            match drained {
+                Ok(0) => tracing::info!(balancer = %self.balancer, "proxy drained"),
+                Ok(open) => tracing::info!(balancer = %self.balancer, open, ?grace, "drain time over; closing the connections left"),
+                Err(err) => tracing::warn!(balancer = %self.balancer, %err, "drain task failed"),
+            }
+        }
+        self.stop().await;
     }
 
     #[must_use]
@@ -202,4 +266,17 @@ impl ProxyHost {
         let _ = tokio::task::spawn_blocking(move || runtime.shutdown(Duration::from_secs(2))).await;
         tracing::info!(balancer = %self.balancer, "proxy stopped");
     }
+}
+
+/// New descriptors of the inherited listeners, so a failed start can be
+/// retried with the same sockets.
+fn inherited_clones(inherited: &Inherited) -> std::io::Result<Inherited> {
+    Ok(Inherited {
+        listeners: inherited
+            .listeners
+            .iter()
+            .map(|(name, listener)| Ok((name.clone(), listener.try_clone()?)))
+            .collect::<std::io::Result<_>>()?,
+        admin: inherited.admin.as_ref().map(std::net::TcpListener::try_clone).transpose()?,
+    })
 }

@@ -36,10 +36,12 @@ const BACKLOG: i32 = 1024;
 
 impl ProxySteering {
     /// Applies `plan` to the tables and binds a listener for each steered
-    /// frontend in the calling thread's namespace, each in its socket slot.
+    /// frontend in the calling thread's namespace (or takes the one
+    /// `inherited` from a daemon handing over), each in its socket slot.
     pub fn bind(
         plan: SteeringPlan,
         maps: SteeringMaps,
+        inherited: &super::proxy_host::Inherited,
     ) -> Result<(Self, BTreeMap<String, std::net::TcpListener>), SteeringListenerError> {
         maps.apply(&plan)?;
         let mut bound = BTreeMap::new();
@@ -50,7 +52,10 @@ impl ProxySteering {
                 address: frontend.listen,
                 cause,
             };
-            let listener = listen(frontend.listen).map_err(bind_error)?;
+            let listener = match inherited.listeners.get(&frontend.name) {
+                Some(listener) => listener.try_clone().map_err(bind_error)?,
+                None => listen(frontend.listen).map_err(bind_error)?,
+            };
             let address = listener.local_addr().map_err(bind_error)?;
             maps.set_socket(frontend.slot, &listener)?;
             listeners.insert(frontend.name.clone(), address);

@@ -75,6 +75,7 @@ impl Daemon {
                 }
             };
             self.proxy_generation += 1;
+            let inherited = self.takeover.proxies.remove(&name).unwrap_or_default();
             let start = |steering| {
                 ProxyHost::start(
                     &name,
@@ -85,6 +86,7 @@ impl Daemon {
                     balancer.proxy_threads,
                     self.proxy_generation,
                     steering,
+                    &inherited,
                 )
             };
             let started = match start(steering).await {

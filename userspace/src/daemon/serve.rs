@@ -198,6 +198,7 @@ impl Daemon {
                 .iter()
                 .any(|b| b.name == balancer && b.proxy_steering)
                 .then(|| SteeringMaps::new(&self.config.instance_pin_dir(&balancer)));
+            let resume = self.takeover.vrrp.remove(&name);
             match VrrpDriver::spawn(
                 config,
                 &balancer,
@@ -205,6 +206,7 @@ impl Daemon {
                 pin_dir,
                 tracker,
                 steering,
+                resume,
             )
             .await
             {

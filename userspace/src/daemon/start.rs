@@ -57,6 +57,7 @@ impl Daemon {
             proxies: BTreeMap::new(),
             proxy_generation: 0,
             started_unix_secs,
+            takeover: super::handover_state::Takeover::default(),
         };
         let points = daemon.config.attach_points();
         if let Err(err) = daemon.attach_points(&points) {
@@ -84,9 +85,8 @@ impl Daemon {
         instance: &str,
     ) -> Result<(), crate::datapath::DatapathError> {
         if !self.instances.contains_key(instance) {
-            let datapath = Datapath::load(self.config.log_level)?;
             let dir = self.config.instance_pin_dir(instance);
-            pins::pin_maps(datapath.ebpf(), &dir)?;
+            let datapath = Datapath::load_pinned(self.config.log_level, &dir)?;
             tracing::info!(instance, pin_dir = %dir.display(), "datapath loaded, maps pinned");
             self.instances.insert(instance.to_owned(), datapath);
         }

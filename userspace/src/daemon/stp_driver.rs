@@ -42,6 +42,7 @@ use tokio::sync::{oneshot, watch};
 use tracing::Instrument as _;
 
 use super::{
+    driver_loop::Stop,
     stp_maps::PortMaps,
     stp_report::{self, Snapshot},
     stp_running::{PortIo, Running},
@@ -49,6 +50,7 @@ use super::{
 use crate::{
     config::stp::StpBridge,
     control::stp::StpReport,
+    handover::message::StpState,
     datapath::attach::interface_index,
     net::{bpdu_socket::BpduSocket, bridge, link},
     netns::Netns,
@@ -70,7 +72,7 @@ pub struct StpDriver {
     pub netns: Option<String>,
     maps: PortMaps,
     snapshot: watch::Receiver<Snapshot>,
-    stop: Option<oneshot::Sender<()>>,
+    stop: Option<oneshot::Sender<Stop<StpState>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -82,6 +84,7 @@ impl StpDriver {
         netns_name: Option<String>,
         netns: Option<&Netns>,
         maps: PortMaps,
+        resume: Option<StpState>,
     ) -> Result<Self, StpDriverError> {
         let setup = |what: String| {
             let bridge = config.name.clone();
@@ -121,8 +124,16 @@ impl StpDriver {
         let task = tokio::spawn(
             async move {
                 let failed = snapshot_tx.clone();
-                match Running::start(running_config, ports, netlink, links, task_maps, snapshot_tx)
-                    .await
+                match Running::start(
+                    running_config,
+                    ports,
+                    netlink,
+                    links,
+                    task_maps,
+                    snapshot_tx,
+                    resume,
+                )
+                .await
                 {
                     Ok(running) => running.run(stop_rx).await,
                     Err(err) => {
@@ -145,11 +156,22 @@ impl StpDriver {
         })
     }
 
+    /// Stops the bridge where it stands for a daemon taking over: ports,
+    /// maps and kernel states stay. Its state, or `None` if it was not
+    /// running or did not answer in `timeout`.
+    pub async fn hand_over(mut self, timeout: Duration) -> Option<StpState> {
+        let (reply, state) = oneshot::channel();
+        self.stop.take()?.send(Stop::HandOver(reply)).ok()?;
+        let state = tokio::time::timeout(timeout, state).await.ok()?.ok();
+        let _ = tokio::time::timeout(timeout, &mut self.task).await;
+        state
+    }
+
     /// Stops the bridge (see the module docs for what the kernel is left
     /// with). Waits at most `timeout`.
     pub async fn stop(mut self, timeout: Duration) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(Stop::Finish);
         }
         if tokio::time::timeout(timeout, &mut self.task).await.is_err() {
             tracing::warn!(bridge = %self.config.name, "stp bridge did not stop in time");

@@ -14,13 +14,14 @@ use rtnetlink::packet_route::link::BridgePortState;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{
-    driver_loop::{self, Driver},
+    driver_loop::{self, Driver, Stop},
     stp_maps::{MapAccessError, PortMaps},
     stp_report::Snapshot,
 };
 use crate::{
     config::stp::StpBridge,
     control::stp::StpEventRecord,
+    handover::message::StpState,
     net::{
         bpdu_socket::{BpduSocket, FrameError, Received},
         bridge::{self, kernel_state, BridgeError},
@@ -109,8 +110,9 @@ impl Running {
         links: mpsc::UnboundedReceiver<bridge::PortEvent>,
         maps: PortMaps,
         snapshot: watch::Sender<Snapshot>,
+        resume: Option<StpState>,
     ) -> Result<Self, StartError> {
-        let (info, stp_before) = bridge::bridge(&netlink, &config.name).await?;
+        let (info, stp_now) = bridge::bridge(&netlink, &config.name).await?;
         let members = bridge::ports(&netlink, info.index).await?;
         let mut port_macs = Vec::with_capacity(ports.len());
         let mut carrier = Vec::with_capacity(ports.len());
@@ -122,34 +124,64 @@ impl Running {
             port_macs.push(member.mac);
             carrier.push(member.running);
         }
-        if stp_before != 0 {
+        let speeds: Vec<Option<u32>> = ports.iter().map(|port| port.speed).collect();
+        let machine_config = stp::Config::try_from(config.params(info.mac, &speeds))?;
+        let resume = resume.filter(|state| {
+            let same = state.bridge.config() == &machine_config;
+            if !same {
+                tracing::info!("settings changed since the handover: the bridge starts afresh");
+            }
+            same
+        });
+        let (bridge, carried) = match resume {
+            Some(StpState { bridge, stp_before, history, malformed, errors, .. }) => {
+                (bridge, Some((stp_before, history, malformed, errors)))
+            }
+            None => (stp::Bridge::new(machine_config), None),
+        };
+        let resumed = carried.is_some();
+        // The kernel's STP as it was before halb, to hand back at the end:
+        // a resumed bridge keeps the first daemon's record.
+        let stp_before = carried.as_ref().map_or(stp_now, |carried| carried.0);
+        if stp_now != 0 {
             bridge::set_stp_state(&netlink, &config.name, 0).await?;
-            tracing::info!(stp_state_before = stp_before, "kernel STP turned off");
+            tracing::info!(stp_state_before = stp_now, "kernel STP turned off");
         }
         let mut kernel = KernelPorts::new(kernel_state, carrier, info.running);
+        // A fresh bridge starts every port disabled; a resumed one writes
+        // the states it stands in, which the datapath and the kernel hold
+        // already, so nothing on the wire changes.
+        let states: Vec<PortState> = if resumed {
+            bridge.status().ports.iter().map(|port| port.state).collect()
+        } else {
+            vec![PortState::Disabled; ports.len()]
+        };
         for (index, port) in ports.iter().enumerate() {
-            maps.set_state(port.ifindex, info.index, PortState::Disabled)?;
-            let disabled = kernel.write(index, PortState::Disabled).state;
-            let mut written = bridge::set_port_state(&netlink, port.ifindex, disabled).await;
-            if stp_before != 0 && written.is_ok() {
+            maps.set_state(port.ifindex, info.index, states[index])?;
+            let wanted = kernel.write(index, states[index]).state;
+            let mut written = bridge::set_port_state(&netlink, port.ifindex, wanted).await;
+            if stp_now != 0 && !resumed && written.is_ok() {
                 if let Err(err) = bridge::reset_kernel_port(&netlink, port.ifindex).await {
                     tracing::warn!(port = %port.name, %err, "kernel STP state of the port not reset");
                 }
-                written = bridge::set_port_state(&netlink, port.ifindex, disabled).await;
+                written = bridge::set_port_state(&netlink, port.ifindex, wanted).await;
             }
             kernel.written(index, written.is_ok());
         }
-        let speeds: Vec<Option<u32>> = ports.iter().map(|port| port.speed).collect();
-        let params = config.params(info.mac, &speeds);
-        let bridge = stp::Bridge::new(stp::Config::try_from(params)?);
         tracing::info!(
+            resumed,
             bridge_id = %bridge.bridge_id(),
             protocol = ?config.protocol,
             ports = ports.len(),
             "stp bridge starting"
         );
         let (inbound, readers) = spawn_readers(&ports);
-        let malformed = vec![0; ports.len()];
+        let (history, malformed, errors) = match carried {
+            Some((_, history, malformed, errors)) if malformed.len() == ports.len() => {
+                (history.into(), malformed, errors)
+            }
+            _ => (VecDeque::new(), vec![0; ports.len()], 0),
+        };
         let mut running = Running {
             config,
             ports,
@@ -164,15 +196,19 @@ impl Running {
             bridge,
             kernel,
             snapshot,
-            history: VecDeque::new(),
+            history,
             malformed,
-            errors: 0,
+            errors,
         };
         let now = Instant::now();
         for index in 0..running.ports.len() {
-            if running.kernel.carrier(index) {
+            let carrier = running.kernel.carrier(index);
+            let known_up = resumed && running.bridge.port_link_up(index);
+            if carrier && !known_up {
                 let p2p = running.point_to_point(index);
                 running.bridge.port_up(now, index, p2p);
+            } else if !carrier && known_up {
+                running.bridge.port_down(now, index);
             }
         }
         Ok(running)
@@ -187,11 +223,26 @@ impl Running {
         self.bridge.status().ports.iter().map(|port| port.state).collect()
     }
 
-    /// Runs until `stop`, then hands the bridge back (module docs).
-    pub(super) async fn run(mut self, mut stop: oneshot::Receiver<()>) {
-        driver_loop::run(&mut self, &mut stop).await;
+    /// Runs until `stop`, then hands the bridge back (module docs), or, for
+    /// a handover, sends its state and leaves ports, maps and the kernel as
+    /// they are.
+    pub(super) async fn run(mut self, mut stop: oneshot::Receiver<Stop<StpState>>) {
+        let how = driver_loop::run(&mut self, &mut stop).await;
         for reader in &self.readers {
             reader.abort();
+        }
+        if let Stop::HandOver(reply) = how {
+            let state = StpState {
+                bridge_name: self.config.name.clone(),
+                bridge: self.bridge,
+                stp_before: self.stp_before,
+                history: self.history.into(),
+                malformed: self.malformed,
+                errors: self.errors,
+            };
+            tracing::info!("stp bridge stopped in place for the daemon taking over");
+            let _ = reply.send(state);
+            return;
         }
         if self.stp_before != 0 {
             match bridge::set_stp_state(&self.netlink, &self.config.name, self.stp_before).await {

@@ -111,9 +111,13 @@ impl Daemon {
                 })
                 .collect::<Result<Vec<_>, _>>()
         })??;
-        // An entry left by an earlier bridge must not open a port early.
-        for ifindex in &ifindexes {
-            maps.remove(*ifindex)?;
+        // An entry left by an earlier bridge must not open a port early; a
+        // bridge resumed from a daemon handing over keeps its entries.
+        let resume = self.takeover.stp.remove(&config.name);
+        if resume.is_none() {
+            for ifindex in &ifindexes {
+                maps.remove(*ifindex)?;
+            }
         }
         let datapath = self.instances.get_mut(HOST_INSTANCE).expect("loaded above");
         let mut attached = Vec::new();
@@ -135,8 +139,10 @@ impl Daemon {
         }
         let spawned = match failure {
             Some(err) => Err(StpStartError::from(err)),
-            None => StpDriver::spawn(config.clone(), netns_name, netns.as_ref(), maps.clone())
-                .map_err(StpStartError::from),
+            None => {
+                StpDriver::spawn(config.clone(), netns_name, netns.as_ref(), maps.clone(), resume)
+                    .map_err(StpStartError::from)
+            }
         };
         if spawned.is_err() {
             for (program, point) in &attached {

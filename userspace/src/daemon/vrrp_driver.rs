@@ -20,7 +20,7 @@ use std::{
 use tokio::sync::{oneshot, watch};
 
 use super::{
-    driver_loop::{self, Driver},
+    driver_loop::{self, Driver, Stop},
     vrrp_fast_path::FastPath,
     vrrp_report,
 };
@@ -28,6 +28,7 @@ use crate::{
     config::VrrpInstance,
     control::vrrp::{TransitionRecord, VrrpReport},
     datapath::steering::SteeringMaps,
+    handover::message::VrrpState,
     net::{
         addresses, arp,
         link::{self, LinkError},
@@ -109,7 +110,7 @@ pub struct VrrpDriver {
     /// new health feed, so the driver restarts too).
     pub tracker_generation: Option<u64>,
     status: watch::Receiver<VrrpReport>,
-    stop: Option<oneshot::Sender<()>>,
+    stop: Option<oneshot::Sender<Stop<VrrpState>>>,
     /// Fires when the instance's thread has finished (resigned, cleaned up).
     done: Option<oneshot::Receiver<()>>,
 }
@@ -122,6 +123,9 @@ impl VrrpDriver {
     /// 10 ms intervals would be a false failover. The instance's fast path
     /// (if enabled) must already be attached; its maps are reached through
     /// `pin_dir`. `steering`: where to write the VIPs' ownership.
+    /// `resume`: the state a daemon handing over stopped the instance in;
+    /// the instance carries on from it (no transition, no advert gap, no
+    /// gratuitous ARP) unless its settings changed.
     pub async fn spawn(
         config: VrrpInstance,
         balancer: &str,
@@ -129,6 +133,7 @@ impl VrrpDriver {
         pin_dir: Option<PathBuf>,
         tracker: Option<Tracker>,
         steering: Option<SteeringMaps>,
+        resume: Option<VrrpState>,
     ) -> Result<Self, VrrpDriverError> {
         let setup = |what: &'static str, cause: Cause| VrrpDriverError::Setup {
             instance: config.name.clone(),
@@ -171,7 +176,7 @@ impl VrrpDriver {
                 let _ = ready_tx.send(Ok(()));
                 runtime.block_on(async move {
                     let failed = status_tx.clone();
-                    match Running::start(instance, balancer_name, io, status_tx).await {
+                    match Running::start(instance, balancer_name, io, status_tx, resume).await {
                         Ok(running) => running.run(stop_rx).await,
                         Err(err) => {
                             tracing::error!(%err, "vrrp instance could not start");
@@ -205,11 +210,25 @@ impl VrrpDriver {
         self.status.borrow().clone()
     }
 
+    /// Stops the instance where it stands for a daemon taking over: no
+    /// resignation, addresses and fast path left in place. Its state, or
+    /// `None` if the instance was not running or did not answer in
+    /// `timeout`.
+    pub async fn hand_over(mut self, timeout: Duration) -> Option<VrrpState> {
+        let (reply, state) = oneshot::channel();
+        self.stop.take()?.send(Stop::HandOver(reply)).ok()?;
+        let state = tokio::time::timeout(timeout, state).await.ok()?.ok();
+        if let Some(done) = self.done.take() {
+            let _ = tokio::time::timeout(timeout, done).await;
+        }
+        state
+    }
+
     /// Graceful stop: a master resigns (priority 0) and drops its
     /// addresses. Waits at most `timeout`.
     pub async fn stop(mut self, timeout: Duration) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(Stop::Finish);
         }
         if let Some(done) = self.done.take() {
             if tokio::time::timeout(timeout, done).await.is_err() {
@@ -299,17 +318,54 @@ impl Running {
         balancer: String,
         io: Io,
         status: watch::Sender<VrrpReport>,
+        resume: Option<VrrpState>,
     ) -> Result<Self, StartError> {
         let info = link::info(&io.netlink, &config.interface).await?;
         let primary = link::primary_ipv4(&io.netlink, io.ifindex)
             .await?
             .ok_or_else(|| StartError::NoAddress(config.interface.clone()))?;
         io.socket.set_source(primary).map_err(StartError::Source)?;
-        let router = VirtualRouter::new(Config::try_from(config.params(primary))?);
+        let machine_config = Config::try_from(config.params(primary))?;
+        let resume = resume.filter(|state| {
+            let same = state.router.config() == &machine_config;
+            if !same {
+                tracing::info!("settings changed since the handover: the instance starts afresh");
+            }
+            same
+        });
         if let Some(fast_path) = &io.fast_path {
             fast_path.configure(config.version, primary)?;
         }
         tracing::info!(%primary, interface = %config.interface, fast_path = io.fast_path.is_some(), "vrrp instance starting");
+        let now = Instant::now();
+        if let Some(state) = resume {
+            tracing::info!(state = %state.router.state(), "vrrp instance resumed from the daemon it took over from");
+            let mut running = Self {
+                config,
+                balancer,
+                io,
+                router: state.router,
+                primary,
+                mac: info.mac,
+                carrier: info.running,
+                status,
+                history: state.history,
+                tracked_down: state.tracked_down,
+                errors: state.errors,
+                decode_errors: state.decode_errors,
+            };
+            // What changed between the two processes still counts.
+            if running.router.link_up != running.carrier {
+                if running.carrier {
+                    running.router.interface_up(now);
+                } else {
+                    running.router.interface_down(now);
+                }
+            }
+            running.apply_tracking(now);
+            return Ok(running);
+        }
+        let router = VirtualRouter::new(machine_config);
         let mut running = Self {
             config,
             balancer,
@@ -324,7 +380,6 @@ impl Running {
             errors: 0,
             decode_errors: 0,
         };
-        let now = Instant::now();
         if !running.carrier {
             running.router.interface_down(now);
         }
@@ -334,9 +389,23 @@ impl Running {
     }
 
     /// Runs until `stop`, then resigns (a master sends priority 0) and
-    /// drops the addresses.
-    async fn run(mut self, mut stop: oneshot::Receiver<()>) {
-        driver_loop::run(&mut self, &mut stop).await;
+    /// drops the addresses, or, for a handover, sends its state and leaves
+    /// everything as it is.
+    async fn run(mut self, mut stop: oneshot::Receiver<Stop<VrrpState>>) {
+        if let Stop::HandOver(reply) = driver_loop::run(&mut self, &mut stop).await {
+            let state = VrrpState {
+                instance: self.config.name.clone(),
+                balancer: self.balancer.clone(),
+                router: self.router,
+                history: self.history,
+                tracked_down: self.tracked_down,
+                errors: self.errors,
+                decode_errors: self.decode_errors,
+            };
+            tracing::info!("vrrp instance stopped in place for the daemon taking over");
+            let _ = reply.send(state);
+            return;
+        }
         self.router.shutdown(Instant::now());
         driver_loop::apply_outputs(&mut self).await;
         if let Some(fast_path) = &self.io.fast_path {

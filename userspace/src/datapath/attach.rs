@@ -2,7 +2,10 @@
 //! kernel >= 6.6), each inside its own network namespace, and detaching it.
 //!
 //! TCX links are owned by their file descriptor: if the daemon dies, the
-//! kernel detaches them, so a crash never leaves a program attached.
+//! kernel detaches them, so a crash never leaves a program attached. A
+//! hitless upgrade passes them on through bpffs pins
+//! ([`super::link_handover`]): the new process swaps each link to its own
+//! program atomically, so no packet meets an interface without one.
 
 use std::ffi::CString;
 
@@ -28,15 +31,22 @@ pub struct AttachedPort {
     pub ifindex: u32,
     /// One of [`PROGRAMS`].
     pub program: &'static str,
-    link: SchedClassifierLinkId,
+    pub(super) direction: TcAttachType,
+    /// `None` while the link is pinned for the next process.
+    pub(super) link: Option<SchedClassifierLinkId>,
 }
 
 /// One datapath instance: the object loaded once for one network namespace
 /// (interface indexes, the map keys, are only unique per namespace), and
 /// what is attached where.
 pub struct Datapath {
-    ebpf: Ebpf,
-    ports: Vec<AttachedPort>,
+    pub(super) ebpf: Ebpf,
+    pub(super) ports: Vec<AttachedPort>,
+    /// Where links are pinned for the next process, and looked for when
+    /// attaching (a daemon loaded on its pins, [`Self::load_pinned`]).
+    pub(super) links_dir: Option<std::path::PathBuf>,
+    /// Links pinned for a handover in progress, by port.
+    pub(super) handed: Vec<super::link_handover::HandedLink>,
     logger_taken: bool,
     /// `vip_steering` on the instance's namespace, when attached.
     pub(super) steering_link: Option<aya::programs::sk_lookup::SkLookupLinkId>,
@@ -46,13 +56,31 @@ impl Datapath {
     /// Loads the object and has the kernel verify every program (nothing
     /// attached yet).
     pub fn load(log_level: LogLevel) -> Result<Self, DatapathError> {
-        let mut ebpf = object::load(log_level)?;
+        Self::verified(object::load(log_level)?, None)
+    }
+
+    /// [`Self::load`] on the maps pinned under `pin_dir` (created and
+    /// pinned there when missing); links pinned under `pin_dir/links` by a
+    /// daemon handing over are taken instead of attaching anew.
+    pub fn load_pinned(log_level: LogLevel, pin_dir: &std::path::Path) -> Result<Self, DatapathError> {
+        let links = super::link_handover::links_dir(pin_dir);
+        Self::verified(object::load_on_pins(log_level, pin_dir)?, Some(links))
+    }
+
+    fn verified(mut ebpf: Ebpf, links_dir: Option<std::path::PathBuf>) -> Result<Self, DatapathError> {
         for name in PROGRAMS {
             program_mut(&mut ebpf, name)?
                 .load()
                 .map_err(|cause| DatapathError::Program { name, cause })?;
         }
-        Ok(Self { ebpf, ports: Vec::new(), logger_taken: false, steering_link: None })
+        Ok(Self {
+            ebpf,
+            ports: Vec::new(),
+            links_dir,
+            handed: Vec::new(),
+            logger_taken: false,
+            steering_link: None,
+        })
     }
 
     /// A loaded program by name (one of [`PROGRAMS`]), e.g. for
@@ -134,15 +162,27 @@ impl Datapath {
             reason,
         };
         let program = program_mut(&mut self.ebpf, name)?;
-        let (ifindex, link) = with_netns(netns, || {
+        let links_dir = self.links_dir.as_deref();
+        let (ifindex, link, adopted) = with_netns(netns, || {
             let ifindex = interface_index(&point.interface)
                 .map_err(|err| interface_error(err.to_string()))?;
+            let pinned = links_dir
+                .map(|dir| super::link_handover::link_pin_path(dir, name, ifindex, direction));
+            if let Some(link) = pinned
+                .as_deref()
+                .map(|path| super::link_handover::adopt(program, path))
+                .transpose()?
+                .flatten()
+            {
+                return Ok::<_, DatapathError>((ifindex, link, true));
+            }
             let link = program.attach(&point.interface, direction).map_err(|err| {
                 interface_error(format!("attaching TC {direction:?} program {name}: {err}"))
             })?;
-            Ok::<_, DatapathError>((ifindex, link))
+            Ok((ifindex, link, false))
         })??;
         tracing::info!(
+            adopted,
             role = %point.role,
             interface = %point.interface,
             netns = point.netns.as_deref().unwrap_or("(own)"),
@@ -151,7 +191,7 @@ impl Datapath {
             ?direction,
             "attached at tcx"
         );
-        self.ports.push(AttachedPort { point: point.clone(), ifindex, program: name, link });
+        self.ports.push(AttachedPort { point: point.clone(), ifindex, program: name, direction, link: Some(link) });
         Ok(ifindex)
     }
 
@@ -167,9 +207,11 @@ impl Datapath {
             return Ok(());
         };
         let port = self.ports.remove(index);
-        program_mut(&mut self.ebpf, name)?
-            .detach(port.link)
-            .map_err(|cause| DatapathError::Program { name, cause })?;
+        if let Some(link) = port.link {
+            program_mut(&mut self.ebpf, name)?
+                .detach(link)
+                .map_err(|cause| DatapathError::Program { name, cause })?;
+        }
         tracing::info!(role = %point.role, interface = %point.interface, program = name, "detached");
         Ok(())
     }
@@ -211,7 +253,7 @@ pub const PROGRAMS: [&str; 6] = [
     PROG_STP_PORT_OUT,
 ];
 
-fn program_mut<'a>(
+pub(super) fn program_mut<'a>(
     ebpf: &'a mut Ebpf,
     name: &'static str,
 ) -> Result<&'a mut SchedClassifier, DatapathError> {

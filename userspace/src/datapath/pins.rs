@@ -73,6 +73,20 @@ pub fn remove_pins(instance_dir: &Path) -> Result<(), DatapathError> {
             Err(cause) => return Err(DatapathError::Io { path, cause }),
         }
     }
+    // Links pinned for a handover that never completed: removing the pin
+    // detaches the program once no process holds the link.
+    let links = super::link_handover::links_dir(instance_dir);
+    match fs::read_dir(&links) {
+        Ok(entries) => {
+            for entry in entries.filter_map(Result::ok) {
+                let path = entry.path();
+                fs::remove_file(&path).map_err(|cause| DatapathError::Io { path, cause })?;
+            }
+            remove_dir_if_empty(&links)?;
+        }
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+        Err(cause) => return Err(DatapathError::Io { path: links, cause }),
+    }
     remove_dir_if_empty(instance_dir)
 }
 

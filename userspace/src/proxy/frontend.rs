@@ -4,7 +4,7 @@
 //! inactivity timeout, header size and count.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,25 +36,32 @@ pub(crate) struct Frontend {
     pub maxconn: u32,
     pub client_timeout: Duration,
     pub http_request_timeout: Duration,
+    /// Set when the proxy drains (a hitless upgrade handed its listeners
+    /// on): every response from then on carries `Connection: close`, so
+    /// keep-alive clients finish their current exchange and reconnect.
+    pub draining: AtomicBool,
 }
 
 impl Frontend {
-    /// Accepts until `shutdown` turns true, then gives open connections
-    /// [`SHUTDOWN_GRACE`] to finish.
+    /// Accepts until `shutdown` (or `draining`) turns true, then gives open
+    /// connections [`SHUTDOWN_GRACE`] to finish.
     pub async fn serve(
         self: Arc<Self>,
         listener: TcpListener,
         mut shutdown: watch::Receiver<bool>,
+        mut draining: watch::Receiver<bool>,
     ) {
         let limit = Arc::new(Semaphore::new(self.maxconn as usize));
         loop {
             let permit = tokio::select! {
                 permit = Arc::clone(&limit).acquire_owned() => permit.expect("never closed"),
                 () = stopped(&mut shutdown) => break,
+                () = stopped(&mut draining) => break,
             };
             let accepted = tokio::select! {
                 accepted = listener.accept() => accepted,
                 () = stopped(&mut shutdown) => break,
+                () = stopped(&mut draining) => break,
             };
             match accepted {
                 Ok((stream, client)) => {
@@ -104,6 +111,13 @@ impl Frontend {
                 } else {
                     this.forwarder.handle(req, client).await
                 };
+                let mut response = response;
+                if this.draining.load(Relaxed) {
+                    response.headers_mut().insert(
+                        hyper::header::CONNECTION,
+                        hyper::header::HeaderValue::from_static("close"),
+                    );
+                }
                 let status = response.status();
                 if status == hyper::StatusCode::SWITCHING_PROTOCOLS {
                     // No more request heads on this connection: stop the

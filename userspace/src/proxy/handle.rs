@@ -5,7 +5,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::net::SocketAddr;
+use std::os::fd::{AsFd as _, OwnedFd};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -28,6 +31,11 @@ pub struct Handle {
     /// Backend names in configuration order, for stable output.
     order: Vec<String>,
     shutdown: watch::Sender<bool>,
+    /// Turns true when the proxy drains: no more accepting.
+    draining: watch::Sender<bool>,
+    /// A duplicate of each frontend's listening socket, by frontend name,
+    /// for handing to a new process.
+    listeners: Vec<(String, OwnedFd)>,
     tasks: JoinSet<()>,
 }
 
@@ -51,7 +59,9 @@ pub async fn start_with(
         backends.insert(b.name.clone(), Backend::start(b, config.timeouts));
     }
     let (shutdown, _) = watch::channel(false);
+    let (draining, _) = watch::channel(false);
     let mut listeners = Vec::new();
+    let mut duplicates = Vec::new();
     for f in config.frontends {
         let listener = match bound.remove(&f.name) {
             Some(listener) => {
@@ -85,7 +95,12 @@ pub async fn start_with(
             maxconn: f.maxconn,
             client_timeout: config.timeouts.client,
             http_request_timeout: config.timeouts.http_request,
+            draining: std::sync::atomic::AtomicBool::new(false),
         });
+        let duplicate = listener.as_fd().try_clone_to_owned().map_err(|source| {
+            ProxyError::Bind { frontend: frontend.name.clone(), address: f.bind, source }
+        })?;
+        duplicates.push((frontend.name.clone(), duplicate));
         listeners.push((frontend, listener, address));
     }
     let mut tasks = JoinSet::new();
@@ -93,10 +108,14 @@ pub async fn start_with(
     for (frontend, listener, address) in listeners {
         info!(frontend = %frontend.name, %address, backend = %frontend.forwarder.backend.name(), "listening");
         let span = tracing::info_span!("frontend", name = %frontend.name);
-        tasks.spawn(Arc::clone(&frontend).serve(listener, shutdown.subscribe()).instrument(span));
+        tasks.spawn(
+            Arc::clone(&frontend)
+                .serve(listener, shutdown.subscribe(), draining.subscribe())
+                .instrument(span),
+        );
         frontends.push((frontend, address));
     }
-    Ok(Handle { frontends, backends, order, shutdown, tasks })
+    Ok(Handle { frontends, backends, order, shutdown, draining, listeners: duplicates, tasks })
 }
 
 /// Runs `config` until `shutdown` completes, then stops cleanly.
@@ -112,6 +131,35 @@ impl Handle {
     #[must_use]
     pub fn local_addr(&self, frontend: &str) -> Option<SocketAddr> {
         self.frontends.iter().find(|(f, _)| f.name == frontend).map(|(_, a)| *a)
+    }
+
+    /// Each frontend's listening socket (a new descriptor of the same
+    /// socket), by frontend name.
+    pub fn listeners(&self) -> std::io::Result<Vec<(String, OwnedFd)>> {
+        self.listeners
+            .iter()
+            .map(|(name, fd)| Ok((name.clone(), fd.try_clone()?)))
+            .collect()
+    }
+
+    /// Stops accepting (the listening sockets stay open for whoever else
+    /// holds them), answers every further request with `Connection:
+    /// close`, and waits until the client connections are gone or `grace`
+    /// has passed. Returns the connections still open then.
+    pub async fn drain(&self, grace: Duration) -> u64 {
+        for (frontend, _) in &self.frontends {
+            frontend.draining.store(true, Relaxed);
+        }
+        let _ = self.draining.send(true);
+        let deadline = Instant::now() + grace;
+        loop {
+            let open: u64 =
+                self.frontends.iter().map(|(f, _)| f.counters.connections.snapshot().current).sum();
+            if open == 0 || Instant::now() >= deadline {
+                return open;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Replaces a backend's servers while running. Servers kept (same name,

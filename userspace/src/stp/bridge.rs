@@ -93,6 +93,13 @@ impl Bridge {
         self.id
     }
 
+    /// Whether `port` is up as far as the bridge knows (a resumed bridge
+    /// compares it with the carrier now).
+    #[must_use]
+    pub fn port_link_up(&self, port: usize) -> bool {
+        self.ports.get(port).is_some_and(|port| port.link_up)
+    }
+
     /// The next output, in the order produced.
     pub fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
