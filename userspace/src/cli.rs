@@ -112,6 +112,22 @@ enum Command {
         #[arg(long, default_value = DEFAULT_RUN_DIR)]
         run_dir: PathBuf,
     },
+    /// Hand a running daemon over to a new process without a gap: the new
+    /// one takes the listening sockets, the eBPF programs' links and maps
+    /// and the STP and VRRP state; the old one drains its connections for
+    /// at most daemon.drain_timeout and exits. If the new process fails,
+    /// the old one keeps serving and the error is printed.
+    Upgrade {
+        /// Node of the daemon.
+        #[arg(long)]
+        node: String,
+        /// The new binary (default: the one the daemon runs).
+        #[arg(long, value_name = "PATH")]
+        binary: Option<PathBuf>,
+        /// Directory of the control sockets.
+        #[arg(long, default_value = DEFAULT_RUN_DIR)]
+        run_dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -176,6 +192,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Status { query } => status(query.node.as_deref(), &query.run_dir, query.json),
         Command::Reload { node, run_dir } => reload(&node, &run_dir),
+        Command::Upgrade { node, binary, run_dir } => upgrade(&node, binary, &run_dir),
         Command::Proxy {
             command: ProxyCommand::Stats { query: Query { node, run_dir, json }, prometheus },
         } => proxy_stats(node.as_deref(), &run_dir, json, prometheus),
@@ -195,13 +212,27 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn run_daemon(path: &Path, run_dir: Option<PathBuf>) -> anyhow::Result<()> {
+    // Started by `halb upgrade`: the old daemon waits on this socket.
+    let handover = halb::daemon::inherited_handover()?;
     // Validation first: a bad config exits non-zero before anything changes.
     let overrides = Overrides { run_dir };
-    let config: Config = config::load(path)?.with_overrides(&overrides);
+    let config: Config = match config::load(path) {
+        Ok(config) => config.with_overrides(&overrides),
+        Err(err) => {
+            if let Some(channel) = &handover {
+                halb::daemon::refuse_handover(channel, &format!("{err:#}"));
+            }
+            return Err(err.into());
+        }
+    };
     init_tracing(config.log_level.as_str());
     let node = config.node.clone();
-    let mut daemon = Daemon::start(config, path.to_owned(), overrides)
-        .with_context(|| format!("starting the daemon for node {node:?}"))?;
+    let mut daemon = match handover {
+        None => Daemon::start(config, path.to_owned(), overrides)
+            .with_context(|| format!("starting the daemon for node {node:?}"))?,
+        Some(channel) => Daemon::take_over(config, path.to_owned(), overrides, channel)
+            .with_context(|| format!("taking over the daemon of node {node:?}"))?,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -254,7 +285,7 @@ fn ask<T>(
     let runtime = client_runtime()?;
     let mut items = Vec::new();
     for socket in sockets(node, run_dir)? {
-        match pick(runtime.block_on(control::request(&socket, request))?) {
+        match pick(runtime.block_on(control::request(&socket, request.clone()))?) {
             Ok(picked) => items.extend(picked),
             Err(other) => bail!("unexpected reply from {}: {other:?}", socket.display()),
         }
@@ -340,6 +371,24 @@ fn vxlan(
         other => Err(other),
     })?;
     show(&reports, json, "no VXLAN tunnel configured", render)
+}
+
+fn upgrade(node: &str, binary: Option<PathBuf>, run_dir: &Path) -> anyhow::Result<()> {
+    let socket = run_dir.join(format!("{node}.sock"));
+    // The daemon resolves the path from its own working directory.
+    let binary = binary
+        .map(|path| std::path::absolute(&path).with_context(|| format!("{}", path.display())))
+        .transpose()?;
+    match client_runtime()?.block_on(control::request(&socket, Request::Upgrade { binary }))? {
+        Response::Upgraded { pid, drain_timeout_ms } => {
+            println!(
+                "upgraded {node}: pid {pid} serves now; the old process drains for at most {:.1} s",
+                std::time::Duration::from_millis(drain_timeout_ms).as_secs_f64()
+            );
+            Ok(())
+        }
+        other => bail!("unexpected reply: {other:?}"),
+    }
 }
 
 fn reload(node: &str, run_dir: &Path) -> anyhow::Result<()> {

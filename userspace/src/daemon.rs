@@ -20,6 +20,8 @@ mod stp_maps;
 mod stp_report;
 mod stp_running;
 mod stp_sync;
+mod takeover;
+mod upgrade;
 mod vrrp_driver;
 mod vrrp_fast_path;
 mod vrrp_report;
@@ -33,6 +35,8 @@ use std::{
 };
 
 pub use serve::ShutdownReason;
+pub use takeover::{inherited_channel as inherited_handover, refuse as refuse_handover};
+pub use upgrade::HANDOVER_FD_ENV;
 
 use crate::{
     config::{Config, ConfigError, Overrides},
@@ -65,6 +69,8 @@ pub enum DaemonError {
     NotADatapathInterface { balancer: String, interface: String },
     #[error("reload refused: no datapath instance for {0}")]
     NoDatapathInstance(String),
+    #[error("taking over: {0}")]
+    Takeover(String),
 }
 
 /// A started daemon: programs attached, maps pinned.
@@ -86,6 +92,10 @@ pub struct Daemon {
     /// Counts proxy (re)starts, so VRRP trackers know to resubscribe.
     proxy_generation: u64,
     started_unix_secs: u64,
+    /// The binary this daemon runs (what `halb upgrade` starts by default).
+    binary: PathBuf,
+    /// A duplicate of the status listener's socket, for a handover.
+    status_listener: Option<std::net::TcpListener>,
     /// What a daemon handing over passed on, taken as the parts start.
     takeover: handover_state::Takeover,
 }

@@ -29,6 +29,10 @@ pub struct DaemonSection {
     /// The status page and `/metrics` of every level, e.g. `"127.0.0.1:9477"`, in the host
     /// role's network namespace (`host.netns`, else the daemon's own); none when absent.
     pub status_bind: Option<String>,
+    /// After `halb upgrade` hands over: how long the old process lets client connections
+    /// finish (`"30s"`, default 30 s); then it closes what is left and exits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain_timeout: Option<crate::proxy::DurationValue>,
 }
 
 /// `[host]`: the host roles, in the daemon's own network namespace unless

@@ -12,6 +12,11 @@ use super::{
 /// Most worker threads a balancer's proxy may have.
 pub const MAX_PROXY_THREADS: usize = 64;
 
+/// `daemon.drain_timeout` when absent.
+pub const DEFAULT_DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// The longest drain accepted: an old process must not linger for hours.
+const MAX_DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Name of the host role's datapath instance (balancers use their name).
 pub const HOST_INSTANCE: &str = "host";
 
@@ -24,6 +29,8 @@ pub struct Config {
     pub log_level: LogLevel,
     /// `daemon.status_bind`: where the status page and `/metrics` listen.
     pub status_bind: Option<std::net::SocketAddr>,
+    /// `daemon.drain_timeout`: how long an old process drains after an upgrade.
+    pub drain_timeout: std::time::Duration,
     pub host: Option<HostRole>,
     pub balancers: Vec<Balancer>,
 }
@@ -136,7 +143,19 @@ impl TryFrom<ConfigFile> for Config {
     type Error = ConfigError;
 
     fn try_from(file: ConfigFile) -> Result<Self, ConfigError> {
-        let DaemonSection { node, bpffs, run_dir, log_level, status_bind } = file.daemon;
+        let DaemonSection { node, bpffs, run_dir, log_level, status_bind, drain_timeout } =
+            file.daemon;
+        let drain_timeout = match drain_timeout {
+            None => DEFAULT_DRAIN_TIMEOUT,
+            Some(value) => crate::proxy::config::duration(&value)
+                .map_err(|reason| ConfigError::invalid("daemon.drain_timeout", reason))?,
+        };
+        if drain_timeout > MAX_DRAIN_TIMEOUT {
+            return Err(ConfigError::invalid(
+                "daemon.drain_timeout",
+                format!("{drain_timeout:?} is longer than {MAX_DRAIN_TIMEOUT:?}"),
+            ));
+        }
         check_file_name("daemon.node", &node)?;
         let bpffs = absolute_path("daemon.bpffs", bpffs.as_deref().unwrap_or(DEFAULT_BPFFS))?;
         let run_dir =
@@ -159,7 +178,8 @@ impl TryFrom<ConfigFile> for Config {
             .enumerate()
             .map(|(index, section)| balancer(index, section))
             .collect::<Result<Vec<_>, _>>()?;
-        let config = Config { node, bpffs, run_dir, log_level, status_bind, host, balancers };
+        let config =
+            Config { node, bpffs, run_dir, log_level, status_bind, drain_timeout, host, balancers };
         check_roles(&config)?;
         Ok(config)
     }

@@ -1,7 +1,8 @@
-//! What a client may ask the daemon: one word on one line.
+//! What a client may ask the daemon: one word on one line (`upgrade` may
+//! be followed by the new binary's path).
 
 /// What a client may ask.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
     Status,
     Reload,
@@ -9,12 +10,19 @@ pub enum Request {
     Proxy,
     Vxlan,
     Stp,
+    /// Hand the daemon over to a new process running `binary` (the
+    /// daemon's own binary when `None`).
+    Upgrade {
+        binary: Option<std::path::PathBuf>,
+    },
 }
 
 /// Why a request line was refused; the message is the error reply.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RequestError {
-    #[error("unknown request {0:?} (expected status, reload, vrrp, proxy, vxlan or stp)")]
+    #[error(
+        "unknown request {0:?} (expected status, reload, vrrp, proxy, vxlan, stp or upgrade [BINARY])"
+    )]
     Unknown(String),
     #[error("no request within 2 s")]
     Timeout,
@@ -25,20 +33,28 @@ pub enum RequestError {
 }
 
 impl Request {
+    /// The request's line, without the newline.
     #[must_use]
-    pub const fn as_str(self) -> &'static str {
+    pub fn line(&self) -> String {
         match self {
-            Request::Status => "status",
-            Request::Reload => "reload",
-            Request::Vrrp => "vrrp",
-            Request::Proxy => "proxy",
-            Request::Vxlan => "vxlan",
-            Request::Stp => "stp",
+            Request::Status => "status".into(),
+            Request::Reload => "reload".into(),
+            Request::Vrrp => "vrrp".into(),
+            Request::Proxy => "proxy".into(),
+            Request::Vxlan => "vxlan".into(),
+            Request::Stp => "stp".into(),
+            Request::Upgrade { binary: None } => "upgrade".into(),
+            Request::Upgrade { binary: Some(path) } => format!("upgrade {}", path.display()),
         }
     }
 
     pub fn parse(line: &str) -> Result<Self, RequestError> {
-        match line.trim() {
+        let line = line.trim();
+        if let Some(path) = line.strip_prefix("upgrade ") {
+            return Ok(Request::Upgrade { binary: Some(path.trim().into()) });
+        }
+        match line {
+            "upgrade" => Ok(Request::Upgrade { binary: None }),
             "status" => Ok(Request::Status),
             "reload" => Ok(Request::Reload),
             "vrrp" => Ok(Request::Vrrp),
@@ -63,8 +79,10 @@ mod tests {
             Request::Proxy,
             Request::Vxlan,
             Request::Stp,
+            Request::Upgrade { binary: None },
+            Request::Upgrade { binary: Some("/usr/local/bin/halb new".into()) },
         ] {
-            assert_eq!(Request::parse(&format!("{}\n", request.as_str())), Ok(request));
+            assert_eq!(Request::parse(&format!("{}\n", request.line())), Ok(request));
         }
     }
 
@@ -74,7 +92,7 @@ mod tests {
         assert_eq!(err, RequestError::Unknown("stats".to_owned()));
         assert_eq!(
             err.to_string(),
-            "unknown request \"stats\" (expected status, reload, vrrp, proxy, vxlan or stp)"
+            "unknown request \"stats\" (expected status, reload, vrrp, proxy, vxlan, stp or upgrade [BINARY])"
         );
     }
 }

@@ -23,6 +23,11 @@ pub enum Response {
     Vxlan(Option<Box<crate::vxlan::VxlanReport>>),
     /// Every configured STP bridge.
     Stp(Vec<StpReport>),
+    /// The daemon handed over to a new process (`pid`) and drains.
+    Upgraded {
+        pid: u32,
+        drain_timeout_ms: u64,
+    },
     Error(String),
 }
 

@@ -32,6 +32,10 @@ pub enum ControlError {
     Refused(String),
 }
 
+/// How long `halb upgrade` waits for the daemon's answer: longer than the
+/// daemon's own bounds on the new process (30 s + 60 s + 30 s).
+const UPGRADE_REPLY_TIMEOUT: Duration = Duration::from_secs(150);
+
 /// Sends one request to the daemon behind `socket` and returns its answer.
 pub async fn request(socket: &Path, request: Request) -> Result<Response, ControlError> {
     let path = socket.display().to_string();
@@ -39,9 +43,16 @@ pub async fn request(socket: &Path, request: Request) -> Result<Response, Contro
     let mut stream = UnixStream::connect(socket)
         .await
         .map_err(|cause| ControlError::Connect { path: path.clone(), cause })?;
-    stream.write_all(format!("{}\n", request.as_str()).as_bytes()).await.map_err(io_error)?;
+    stream.write_all(format!("{}\n", request.line()).as_bytes()).await.map_err(io_error)?;
     let mut reply = String::new();
-    tokio::time::timeout(REPLY_TIMEOUT, stream.read_to_string(&mut reply))
+    // An upgrade answers once the new process has taken over (it loads and
+    // verifies its eBPF programs first).
+    let timeout = if matches!(request, Request::Upgrade { .. }) {
+        UPGRADE_REPLY_TIMEOUT
+    } else {
+        REPLY_TIMEOUT
+    };
+    tokio::time::timeout(timeout, stream.read_to_string(&mut reply))
         .await
         .map_err(|_| ControlError::Reply { path: path.clone(), reason: "timed out".into() })?
         .map_err(io_error)?;

@@ -11,6 +11,15 @@ use crate::handover::message::{StpState, VrrpState};
 
 #[derive(Debug, Default)]
 pub struct Takeover {
+    /// This daemon is taking over from another one (until the handover is
+    /// done): what exists is kept rather than made anew.
+    pub taking_over: bool,
+    /// The handover socket to the daemon handing over.
+    pub channel: Option<crate::handover::Channel>,
+    /// An upgrade (this daemon handing over) is running.
+    pub upgrading: bool,
+    /// This daemon handed over to a new process: it only drains now.
+    pub handed_over: bool,
     /// By balancer.
     pub proxies: BTreeMap<String, Inherited>,
     pub status_listener: Option<std::net::TcpListener>,

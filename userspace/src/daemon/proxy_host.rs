@@ -107,11 +107,13 @@ impl ProxyHost {
             .map_err(|err| fail("netns")(err.into()))?;
         let runtime = ProxyRuntime::start(&format!("proxy-{balancer}"), threads, namespace)
             .map_err(|err| fail("runtime")(err.into()))?;
-        let owned = inherited_clones(inherited).map_err(|err| fail("inherited listener")(err.into()))?;
+        let owned =
+            inherited_clones(inherited).map_err(|err| fail("inherited listener")(err.into()))?;
         let (steering, mut bound) = match steering {
             None => (None, std::collections::BTreeMap::new()),
             Some((plan, maps)) => {
-                let from = inherited_clones(inherited).map_err(|err| fail("inherited listener")(err.into()))?;
+                let from = inherited_clones(inherited)
+                    .map_err(|err| fail("inherited listener")(err.into()))?;
                 let (steering, bound) = runtime
                     .handle()
                     .spawn(async move { ProxySteering::bind(plan, maps, &from) })
@@ -186,7 +188,8 @@ impl ProxyHost {
             Some(handle) => handle.listeners()?,
             None => Vec::new(),
         };
-        let admin = self.admin_listener.as_ref().map(std::os::fd::OwnedFd::try_clone).transpose()?;
+        let admin =
+            self.admin_listener.as_ref().map(std::os::fd::OwnedFd::try_clone).transpose()?;
         Ok((frontends, admin))
     }
 
@@ -202,7 +205,9 @@ impl ProxyHost {
             let drained = runtime.handle().spawn(async move { handle.drain(grace).await }).await;
             match drained {
                 Ok(0) => tracing::info!(balancer = %self.balancer, "proxy drained"),
-                Ok(open) => tracing::info!(balancer = %self.balancer, open, ?grace, "drain time over; closing the connections left"),
+                Ok(open) => {
+                    tracing::info!(balancer = %self.balancer, open, ?grace, "drain time over; closing the connections left")
+                }
                 Err(err) => tracing::warn!(balancer = %self.balancer, %err, "drain task failed"),
             }
         }

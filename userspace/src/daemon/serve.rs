@@ -22,6 +22,8 @@ use crate::datapath::steering::SteeringMaps;
 pub enum ShutdownReason {
     Interrupt,
     Terminate,
+    /// `halb upgrade`: a new process took over; this one drained.
+    HandedOver,
 }
 
 /// How long a stopping VRRP instance may take to resign.
@@ -40,13 +42,26 @@ impl Daemon {
     /// Serves until SIGINT or SIGTERM.
     pub async fn serve(&mut self) -> Result<ShutdownReason, DaemonError> {
         let socket_path = self.config.socket_path();
-        let listener = control::bind(&socket_path)
-            .map_err(|cause| DaemonError::Socket { path: socket_path.clone(), cause })?;
+        // Taking over: the old daemon keeps its socket until this one is
+        // done; this one binds beside it and renames over it at the end.
+        let bind_path = if self.takeover.taking_over {
+            super::takeover::staging_socket(&socket_path)
+        } else {
+            socket_path.clone()
+        };
+        let listener = control::bind(&bind_path)
+            .map_err(|cause| DaemonError::Socket { path: bind_path.clone(), cause })?;
         let mut interrupt = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
         let mut terminate = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
         let mut hangup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
         self.spawn_ebpf_loggers();
         self.sync_proxies().await;
+        if self.takeover.taking_over {
+            if let Err(err) = self.ready_for_resume().await {
+                let _ = std::fs::remove_file(&bind_path);
+                return Err(err);
+            }
+        }
         self.sync_vrrp().await;
         self.sync_stp().await;
         self.sync_vxlan().await;
@@ -54,9 +69,16 @@ impl Daemon {
         let (status_stop, status_stopped) = watch::channel(false);
         if let Some(address) = self.config.status_bind {
             let netns = self.config.host.as_ref().and_then(|host| host.netns.as_deref());
-            let listener = status_listener::bind(address, netns)?;
+            let listener = match self.takeover.status_listener.take() {
+                Some(inherited) => status_listener::adopt(inherited, address)?,
+                None => status_listener::bind(address, netns)?,
+            };
+            self.status_listener = status_listener::duplicate(&listener);
             tokio::spawn(status_listener::serve(listener, pending_tx.clone(), status_stopped));
             tracing::info!(%address, netns, "status page and /metrics listening");
+        }
+        if self.takeover.taking_over {
+            self.finish_takeover(&bind_path, &socket_path);
         }
         tracing::info!(node = %self.config.node, socket = %socket_path.display(), "daemon ready");
 
@@ -75,6 +97,22 @@ impl Daemon {
                     Err(err) => tracing::warn!(%err, "control socket accept failed"),
                 },
                 Some((request, reply)) = pending_rx.recv() => {
+                    if let Request::Upgrade { binary } = request {
+                        match self.upgrade(binary).await {
+                            Ok(upgraded) => {
+                                let _ = reply.send(Response::Upgraded {
+                                    pid: upgraded.pid,
+                                    drain_timeout_ms: u64::try_from(self.config.drain_timeout.as_millis()).unwrap_or(u64::MAX),
+                                });
+                                break ShutdownReason::HandedOver;
+                            }
+                            Err(err) => {
+                                tracing::error!(%err, "upgrade");
+                                let _ = reply.send(Response::Error(err.to_string()));
+                                continue;
+                            }
+                        }
+                    }
                     let response = match request {
                         Request::Status => Response::Status(Box::new(self.status())),
                         Request::Reload => self.reload_response().await,
@@ -83,6 +121,7 @@ impl Daemon {
                         Request::Vrrp => Response::Vrrp(
                             self.vrrp.values().map(VrrpDriver::report).collect(),
                         ),
+                        Request::Upgrade { .. } => unreachable!("answered above"),
                         Request::Proxy => Response::Proxy(
                             self.proxies
                                 .iter()
@@ -96,6 +135,11 @@ impl Daemon {
         };
         tracing::info!(?reason, "shutting down");
         let _ = status_stop.send(true);
+        if reason == ShutdownReason::HandedOver {
+            self.takeover.handed_over = true;
+            self.drain_after_handover().await;
+            return Ok(reason);
+        }
         // VRRP first: a master resigns (priority 0) while its datapath and
         // addresses are still in place.
         for (_, driver) in std::mem::take(&mut self.vrrp) {
@@ -136,7 +180,7 @@ impl Daemon {
 
     /// Starts, restarts and stops VRRP instances so that they match the
     /// config: removed or changed instances resign first, then new ones start.
-    async fn sync_vrrp(&mut self) {
+    pub(super) async fn sync_vrrp(&mut self) {
         let wanted: std::collections::BTreeMap<
             String,
             (crate::config::VrrpInstance, String, String),

@@ -57,6 +57,8 @@ impl Daemon {
             proxies: BTreeMap::new(),
             proxy_generation: 0,
             started_unix_secs,
+            binary: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("halb")),
+            status_listener: None,
             takeover: super::handover_state::Takeover::default(),
         };
         let points = daemon.config.attach_points();
@@ -69,7 +71,7 @@ impl Daemon {
 
     /// Attaches `points`, loading and pinning instances that do not exist
     /// yet. Stops at the first error (the caller undoes).
-    fn attach_points(&mut self, points: &[AttachPoint]) -> Result<(), DaemonError> {
+    pub(super) fn attach_points(&mut self, points: &[AttachPoint]) -> Result<(), DaemonError> {
         for point in points {
             self.ensure_instance(&point.instance)?;
             let netns = point.netns.as_ref().map(|name| &self.namespaces[name]);
@@ -251,8 +253,15 @@ impl Daemon {
         }
     }
 
-    /// Detaches every program and removes the pins.
+    /// Detaches every program and removes the pins; after a takeover that
+    /// failed, or a handover that succeeded, leaves both to the other
+    /// process.
     pub fn shutdown(mut self) -> Result<(), DaemonError> {
+        if self.takeover.taking_over || self.takeover.handed_over {
+            self.abandon_takeover();
+            tracing::info!(node = %self.config.node, "datapath left to the other daemon");
+            return Ok(());
+        }
         let mut first_error = None;
         for datapath in self.instances.values_mut() {
             if let Err(err) = datapath.detach_all() {
@@ -284,7 +293,7 @@ impl Daemon {
 
 /// Opens every named namespace of the config, so a missing one fails
 /// before anything is loaded.
-fn open_namespaces(config: &Config) -> Result<HashMap<String, Netns>, DaemonError> {
+pub(super) fn open_namespaces(config: &Config) -> Result<HashMap<String, Netns>, DaemonError> {
     let mut namespaces = HashMap::new();
     for point in config.attach_points() {
         if let Some(name) = point.netns {

@@ -33,6 +33,23 @@ pub(super) fn bind(address: SocketAddr, netns: Option<&str>) -> Result<TcpListen
     Ok(listener)
 }
 
+/// The listener a daemon handing over passed on (bound to `address`).
+pub(super) fn adopt(
+    inherited: std::net::TcpListener,
+    address: SocketAddr,
+) -> Result<TcpListener, DaemonError> {
+    inherited
+        .set_nonblocking(true)
+        .and_then(|()| TcpListener::from_std(inherited))
+        .map_err(|cause| DaemonError::StatusBind { address, cause })
+}
+
+/// A new descriptor of the same listening socket, for a handover.
+pub(super) fn duplicate(listener: &TcpListener) -> Option<std::net::TcpListener> {
+    use std::os::fd::AsFd as _;
+    listener.as_fd().try_clone_to_owned().ok().map(std::net::TcpListener::from)
+}
+
 /// Serves until `stop` changes.
 pub(super) async fn serve(
     listener: TcpListener,
@@ -93,7 +110,7 @@ async fn snapshot(pending: &mpsc::Sender<Pending>) -> Option<Snapshot> {
             Response::Vrrp(instances) => snapshot.vrrp = instances,
             Response::Vxlan(tunnel) => snapshot.vxlan = tunnel.map(|t| *t),
             Response::Proxy(proxies) => snapshot.proxy = proxies,
-            Response::Reloaded { .. } | Response::Error(_) => {}
+            Response::Reloaded { .. } | Response::Upgraded { .. } | Response::Error(_) => {}
         }
     }
     Some(snapshot)

@@ -50,8 +50,8 @@ use super::{
 use crate::{
     config::stp::StpBridge,
     control::stp::StpReport,
-    handover::message::StpState,
     datapath::attach::interface_index,
+    handover::message::StpState,
     net::{bpdu_socket::BpduSocket, bridge, link},
     netns::Netns,
 };

@@ -100,7 +100,7 @@ impl Daemon {
         let netns = netns_name.as_deref().map(Netns::open).transpose()?;
         self.ensure_instance(HOST_INSTANCE)?;
         let handle = vxlan_tunnel::handle(netns.as_ref())?;
-        vxlan_tunnel::create(&handle, netns.as_ref(), config).await?;
+        vxlan_tunnel::create(&handle, netns.as_ref(), config, self.takeover.taking_over).await?;
         let indexes = with_netns(netns.as_ref(), || {
             let index = |what: String, name: &str| {
                 interface_index(name).map_err(|cause| VxlanStartError::Interface { what, cause })

@@ -80,11 +80,19 @@ pub async fn create(
     handle: &Handle,
     netns: Option<&Netns>,
     config: &Vxlan,
+    taking_over: bool,
 ) -> Result<(), TunnelError> {
     let bridge = index_of(handle, &config.bridge)
         .await?
         .ok_or_else(|| TunnelError::NoBridge(config.bridge.clone()))?;
-    if let Some(stale) = index_of(handle, &config.tunnel_port).await? {
+    let existing = index_of(handle, &config.tunnel_port).await?;
+    if taking_over && existing.is_some() && index_of(handle, &config.tunnel_peer).await?.is_some() {
+        // The daemon handing over made it: keep it, its bridge port and
+        // every frame on it.
+        tracing::info!(port = %config.tunnel_port, "tunnel port taken over as it is");
+        return Ok(());
+    }
+    if let Some(stale) = existing {
         tracing::warn!(port = %config.tunnel_port, "removing a tunnel port left by an earlier run");
         handle
             .link()

@@ -62,12 +62,18 @@ impl Datapath {
     /// [`Self::load`] on the maps pinned under `pin_dir` (created and
     /// pinned there when missing); links pinned under `pin_dir/links` by a
     /// daemon handing over are taken instead of attaching anew.
-    pub fn load_pinned(log_level: LogLevel, pin_dir: &std::path::Path) -> Result<Self, DatapathError> {
+    pub fn load_pinned(
+        log_level: LogLevel,
+        pin_dir: &std::path::Path,
+    ) -> Result<Self, DatapathError> {
         let links = super::link_handover::links_dir(pin_dir);
         Self::verified(object::load_on_pins(log_level, pin_dir)?, Some(links))
     }
 
-    fn verified(mut ebpf: Ebpf, links_dir: Option<std::path::PathBuf>) -> Result<Self, DatapathError> {
+    fn verified(
+        mut ebpf: Ebpf,
+        links_dir: Option<std::path::PathBuf>,
+    ) -> Result<Self, DatapathError> {
         for name in PROGRAMS {
             program_mut(&mut ebpf, name)?
                 .load()
@@ -191,7 +197,13 @@ impl Datapath {
             ?direction,
             "attached at tcx"
         );
-        self.ports.push(AttachedPort { point: point.clone(), ifindex, program: name, direction, link: Some(link) });
+        self.ports.push(AttachedPort {
+            point: point.clone(),
+            ifindex,
+            program: name,
+            direction,
+            link: Some(link),
+        });
         Ok(ifindex)
     }
 

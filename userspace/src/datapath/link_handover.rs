@@ -79,8 +79,9 @@ impl Datapath {
             let name = port.program;
             let path = link_pin_path(&dir, name, port.ifindex, port.direction);
             let program = program_mut(&mut self.ebpf, name)?;
-            let link =
-                program.take_link(link_id).map_err(|cause| DatapathError::Program { name, cause })?;
+            let link = program
+                .take_link(link_id)
+                .map_err(|cause| DatapathError::Program { name, cause })?;
             let link = FdLink::try_from(link).map_err(|err| link_error(&path, err))?;
             let pin = link.pin(&path).map_err(|err| link_error(&path, err))?;
             self.handed.push(HandedLink { port: index, pin, path });
@@ -95,7 +96,8 @@ impl Datapath {
         for HandedLink { port, pin, path } in std::mem::take(&mut self.handed) {
             let reclaimed = (|| {
                 let link = pin.unpin().map_err(|err| link_error(&path, err))?;
-                let link = SchedClassifierLink::try_from(link).map_err(|err| link_error(&path, err))?;
+                let link =
+                    SchedClassifierLink::try_from(link).map_err(|err| link_error(&path, err))?;
                 let name = self.ports[port].program;
                 let program = program_mut(&mut self.ebpf, name)?;
                 program.attach_to_link(link).map_err(|cause| DatapathError::Program { name, cause })

@@ -81,7 +81,11 @@ pub fn check_pinned_layouts(pin_dir: &Path) -> Result<(), DatapathError> {
         );
         let mine = layout(ours.map_type(), ours.key_size(), ours.value_size(), ours.max_entries());
         if theirs != mine {
-            return Err(DatapathError::IncompatibleMap { map: name.to_owned(), pinned: theirs, object: mine });
+            return Err(DatapathError::IncompatibleMap {
+                map: name.to_owned(),
+                pinned: theirs,
+                object: mine,
+            });
         }
     }
     Ok(())

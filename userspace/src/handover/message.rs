@@ -53,6 +53,8 @@ impl Message {
 pub enum HandedSocket {
     /// A frontend's listening socket.
     Listener { balancer: String, frontend: String },
+    /// A balancer's admin listener (`admin_bind`).
+    AdminListener { balancer: String },
     /// The status page and `/metrics` listener (`daemon.status_bind`).
     StatusListener,
 }

@@ -136,10 +136,7 @@ impl Handle {
     /// Each frontend's listening socket (a new descriptor of the same
     /// socket), by frontend name.
     pub fn listeners(&self) -> std::io::Result<Vec<(String, OwnedFd)>> {
-        self.listeners
-            .iter()
-            .map(|(name, fd)| Ok((name.clone(), fd.try_clone()?)))
-            .collect()
+        self.listeners.iter().map(|(name, fd)| Ok((name.clone(), fd.try_clone()?))).collect()
     }
 
     /// Stops accepting (the listening sockets stay open for whoever else
