@@ -280,3 +280,141 @@ pub fn lab_namespaces(prefix: &str) -> Vec<String> {
         .map(String::from)
         .collect()
 }
+
+/// What a [`KeepAliveLoad`] saw.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Complete 200 responses.
+    pub ok: u64,
+    /// Requests that got no complete response (reset, early close,
+    /// timeout, another status), each with what happened.
+    pub failed: Vec<String>,
+    /// Keep-alive connections the server ended cleanly with
+    /// `Connection: close` on a response (the client reconnects).
+    pub closed_by_server: u64,
+}
+
+/// Steady load from inside a namespace, as a browser behind a keep-alive
+/// connection sends it: one request every `pause` on one connection, a new
+/// connection only after the server said `Connection: close`; and every
+/// fifth request also on a new connection of its own. Runs until dropped
+/// or [`Self::stop`]ped.
+pub struct KeepAliveLoad {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<LoadReport>>,
+}
+
+impl KeepAliveLoad {
+    #[must_use]
+    pub fn start(ns: &str, address: &str, pause: Duration) -> Self {
+        use std::sync::{atomic::AtomicBool, Arc};
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let (ns, address) = (ns.to_owned(), address.parse::<std::net::SocketAddr>().unwrap());
+        let thread = std::thread::spawn(move || {
+            in_netns(&ns, move || keep_alive_loop(address, pause, &flag))
+        });
+        Self { stop, thread: Some(thread) }
+    }
+
+    /// Stops the load and returns what it saw.
+    #[must_use]
+    pub fn stop(mut self) -> LoadReport {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.thread.take().map(|thread| thread.join().expect("load thread")).unwrap_or_default()
+    }
+}
+
+impl Drop for KeepAliveLoad {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// One response read off `stream`: whether it said `Connection: close`.
+fn read_response(stream: &mut std::net::TcpStream) -> Result<bool, String> {
+    use std::io::Read as _;
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(end) = buffer.windows(4).position(|window| window == b"\r\n\r\n") {
+            break end;
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) => return Err(format!("closed after {} bytes of the response", buffer.len())),
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            Err(err) => return Err(err.to_string()),
+        }
+    };
+    let head = String::from_utf8_lossy(&buffer[..head_end]).to_ascii_lowercase();
+    if !head.starts_with("http/1.1 200") {
+        return Err(head.lines().next().unwrap_or_default().to_owned());
+    }
+    let length: usize = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .and_then(|value| value.trim().parse().ok())
+        .ok_or("no content-length")?;
+    while buffer.len() < head_end + 4 + length {
+        match stream.read(&mut chunk) {
+            Ok(0) => return Err("closed inside the body".to_owned()),
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            Err(err) => return Err(err.to_string()),
+        }
+    }
+    Ok(head.lines().any(|line| line.starts_with("connection:") && line.contains("close")))
+}
+
+fn keep_alive_loop(
+    address: std::net::SocketAddr,
+    pause: Duration,
+    stop: &std::sync::atomic::AtomicBool,
+) -> LoadReport {
+    use std::io::Write as _;
+    let connect = || {
+        let stream = std::net::TcpStream::connect_timeout(&address, Duration::from_secs(2))?;
+        stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+        Ok::<_, std::io::Error>(stream)
+    };
+    let request = format!("GET / HTTP/1.1\r\nHost: {address}\r\n\r\n");
+    let mut report = LoadReport::default();
+    let mut kept: Option<std::net::TcpStream> = None;
+    let mut round = 0u64;
+    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        round += 1;
+        let fresh = round.is_multiple_of(5);
+        let mut stream = match if fresh { None } else { kept.take() } {
+            Some(stream) => stream,
+            None => match connect() {
+                Ok(stream) => stream,
+                Err(err) => {
+                    report.failed.push(format!("round {round}: connect: {err}"));
+                    std::thread::sleep(pause);
+                    continue;
+                }
+            },
+        };
+        let answer = stream
+            .write_all(request.as_bytes())
+            .map_err(|err| err.to_string())
+            .and_then(|()| read_response(&mut stream));
+        match answer {
+            Ok(close) => {
+                report.ok += 1;
+                if close && !fresh {
+                    report.closed_by_server += 1;
+                } else if !fresh {
+                    kept = Some(stream);
+                }
+            }
+            Err(err) => report
+                .failed
+                .push(format!("round {round} ({}): {err}", if fresh { "new" } else { "kept" })),
+        }
+        std::thread::sleep(pause);
+    }
+    report
+}

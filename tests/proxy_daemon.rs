@@ -407,3 +407,115 @@ fn steering_delivers_the_vip_without_rebinding_and_the_backup_refuses() {
     assert_eq!(status[0]["steering"], serde_json::json!([]), "{status:#}");
     assert_eq!(lab.steering("b2"), serde_json::Value::Null);
 }
+
+/// Stops a daemon the test did not start itself (the process an upgrade
+/// started), by its pid, when dropped.
+struct Successor(u32);
+
+impl Drop for Successor {
+    fn drop(&mut self) {
+        let pid = libc::pid_t::try_from(self.0).unwrap();
+        // SAFETY: signalling a process this test caused to exist.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let proc = format!("/proc/{pid}");
+        let start = Instant::now();
+        while std::path::Path::new(&proc).exists() && start.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn upgrade_under_load_keeps_every_connection_and_the_peer_sees_nothing() {
+    let mut lab = Lab::new();
+    let _servers: Vec<NsHttpServer> =
+        ["s1", "s2"].iter().map(|s| NsHttpServer::start(&lab.ns(s), s, "0.0.0.0:80")).collect();
+    for balancer in ["b1", "b2"] {
+        lab.write_config(balancer, &["s1", "s2"]);
+        lab.start(balancer);
+    }
+    lab.wait("bal1 holding the VIP", Duration::from_secs(10), || {
+        lab.has_vip("b1") && !lab.has_vip("b2") && lab.get().is_ok()
+    });
+    let status =
+        |lab: &Lab, balancer: &str| lab.json(&["status", "--json", "--node", &lab.node(balancer)]);
+    let vrrp = |lab: &Lab, balancer: &str| {
+        lab.json(&["vrrp", "status", "--json", "--node", &lab.node(balancer)])
+    };
+    let old_pid = status(&lab, "b1")[0]["pid"].as_u64().unwrap();
+    let (b1_before, b2_before) = (vrrp(&lab, "b1")[0].clone(), vrrp(&lab, "b2")[0].clone());
+    let node = lab.node("b1");
+
+    // Refused before anything starts: the old daemon serves on.
+    let missing = lab.halb(&["upgrade", "--node", &node, "--binary", "/nonexistent/halb"]);
+    assert!(!missing.status.success());
+    let said = String::from_utf8_lossy(&missing.stderr);
+    assert!(said.contains("/nonexistent/halb") && said.contains("No such file"), "{said}");
+    let plain = lab.dir.join("plain-file");
+    std::fs::write(&plain, "not a program").unwrap();
+    let not_executable =
+        lab.halb(&["upgrade", "--node", &node, "--binary", plain.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&not_executable.stderr);
+    assert!(said.contains("not executable"), "{said}");
+    // A new process that refuses its config: the old daemon serves on.
+    let good = std::fs::read_to_string(lab.config_path("b1")).unwrap();
+    std::fs::write(lab.config_path("b1"), good.replace("vrid = 12", "vrid = 0")).unwrap();
+    let refused = lab.halb(&["upgrade", "--node", &node]);
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && said.contains("vrid"), "{said}");
+    std::fs::write(lab.config_path("b1"), good).unwrap();
+    assert_eq!(status(&lab, "b1")[0]["pid"].as_u64().unwrap(), old_pid);
+    assert!(lab.get().is_ok(), "still serving after the refused upgrades");
+
+    // Under steady keep-alive and new-connection load, the real thing.
+    let load = halb_tests::KeepAliveLoad::start(
+        &lab.ns("user"),
+        &format!("{VIP}:8000"),
+        Duration::from_millis(10),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let upgraded = lab.halb(&["upgrade", "--node", &node]);
+    let said = String::from_utf8_lossy(&upgraded.stdout);
+    assert!(
+        upgraded.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&upgraded.stderr),
+        lab.log("b1")
+    );
+    let new_pid = status(&lab, "b1")[0]["pid"].as_u64().unwrap();
+    let _successor = Successor(u32::try_from(new_pid).unwrap());
+    assert_ne!(new_pid, old_pid, "{said}");
+    assert!(said.contains(&format!("pid {new_pid}")), "{said}");
+    // The old process drains and exits on its own.
+    let (_, old) = lab.daemons.iter_mut().find(|(name, _)| name == "b1").unwrap();
+    let start = Instant::now();
+    let exited = loop {
+        if let Some(status) = old.try_wait().unwrap() {
+            break status;
+        }
+        assert!(start.elapsed() < Duration::from_secs(40), "the old daemon did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exited.success(), "{exited}\n{}", lab.log("b1"));
+    std::thread::sleep(Duration::from_secs(2));
+    let report = load.stop();
+    println!("upgrade under load: {report:?}");
+    assert!(report.failed.is_empty(), "failed requests: {:?}\n{}", report.failed, lab.log("b1"));
+    assert!(report.ok > 100, "{report:?}");
+
+    // The peer saw no transition; bal1 carried its state and counters over.
+    let (b1_after, b2_after) = (vrrp(&lab, "b1")[0].clone(), vrrp(&lab, "b2")[0].clone());
+    assert_eq!(b2_after["state"], "BACKUP", "{b2_after:#}");
+    assert_eq!(b2_after["transitions"], b2_before["transitions"], "{b2_after:#}");
+    assert_eq!(b1_after["state"], "MASTER", "{b1_after:#}");
+    assert_eq!(b1_after["transitions"], b1_before["transitions"], "{b1_after:#}");
+    assert!(
+        b1_after["adverts_sent"].as_u64() > b1_before["adverts_sent"].as_u64(),
+        "{b1_before:#}\n{b1_after:#}"
+    );
+    assert!(lab.has_vip("b1") && !lab.has_vip("b2"));
+    // The new daemon serves its own pins and answers on the usual socket.
+    let after = status(&lab, "b1");
+    assert!(!after[0]["programs"].as_array().unwrap().is_empty(), "{after:#}");
+    assert!(lab.get().is_ok());
+}

@@ -115,7 +115,7 @@ enum Command {
     /// Hand a running daemon over to a new process without a gap: the new
     /// one takes the listening sockets, the eBPF programs' links and maps
     /// and the STP and VRRP state; the old one drains its connections for
-    /// at most daemon.drain_timeout and exits. If the new process fails,
+    /// at most its drain timeout (30 s unless configured) and exits. If the new process fails,
     /// the old one keeps serving and the error is printed.
     Upgrade {
         /// Node of the daemon.
@@ -279,7 +279,7 @@ fn sockets(node: Option<&str>, run_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 fn ask<T>(
     node: Option<&str>,
     run_dir: &Path,
-    request: Request,
+    request: &Request,
     pick: impl Fn(Response) -> Result<Vec<T>, Response>,
 ) -> anyhow::Result<Vec<T>> {
     let runtime = client_runtime()?;
@@ -313,7 +313,7 @@ fn show<T: serde::Serialize>(
 }
 
 fn status(node: Option<&str>, run_dir: &Path, json: bool) -> anyhow::Result<()> {
-    let reports = ask(node, run_dir, Request::Status, |reply| match reply {
+    let reports = ask(node, run_dir, &Request::Status, |reply| match reply {
         Response::Status(status) => Ok(vec![*status]),
         other => Err(other),
     })?;
@@ -326,7 +326,7 @@ fn proxy_stats(
     json: bool,
     prometheus: bool,
 ) -> anyhow::Result<()> {
-    let proxies = ask(node, run_dir, Request::Proxy, |reply| match reply {
+    let proxies = ask(node, run_dir, &Request::Proxy, |reply| match reply {
         Response::Proxy(stats) => Ok(stats),
         other => Err(other),
     })?;
@@ -341,7 +341,7 @@ fn proxy_stats(
 }
 
 fn vrrp_status(node: Option<&str>, run_dir: &Path, json: bool) -> anyhow::Result<()> {
-    let reports = ask(node, run_dir, Request::Vrrp, |reply| match reply {
+    let reports = ask(node, run_dir, &Request::Vrrp, |reply| match reply {
         Response::Vrrp(instances) => Ok(instances),
         other => Err(other),
     })?;
@@ -353,7 +353,7 @@ fn vrrp_status(node: Option<&str>, run_dir: &Path, json: bool) -> anyhow::Result
 }
 
 fn stp_show(node: Option<&str>, run_dir: &Path, json: bool) -> anyhow::Result<()> {
-    let reports = ask(node, run_dir, Request::Stp, |reply| match reply {
+    let reports = ask(node, run_dir, &Request::Stp, |reply| match reply {
         Response::Stp(bridges) => Ok(bridges),
         other => Err(other),
     })?;
@@ -366,7 +366,7 @@ fn vxlan(
     json: bool,
     render: fn(&halb::vxlan::VxlanReport) -> String,
 ) -> anyhow::Result<()> {
-    let reports = ask(node, run_dir, Request::Vxlan, |reply| match reply {
+    let reports = ask(node, run_dir, &Request::Vxlan, |reply| match reply {
         Response::Vxlan(report) => Ok(report.map(|report| *report).into_iter().collect()),
         other => Err(other),
     })?;

@@ -6,6 +6,7 @@
 pub mod attach;
 pub mod counters;
 pub mod link_handover;
+pub mod link_pins;
 pub mod object;
 pub mod pins;
 pub mod steering;

@@ -15,7 +15,7 @@ pub const MAX_PROXY_THREADS: usize = 64;
 /// `daemon.drain_timeout` when absent.
 pub const DEFAULT_DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// The longest drain accepted: an old process must not linger for hours.
-const MAX_DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3600);
+const MAX_DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_hours(1);
 
 /// Name of the host role's datapath instance (balancers use their name).
 pub const HOST_INSTANCE: &str = "host";

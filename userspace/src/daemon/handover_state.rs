@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use super::proxy_host::Inherited;
 use crate::handover::message::{StpState, VrrpState};
 
 #[derive(Debug, Default)]
@@ -27,4 +26,12 @@ pub struct Takeover {
     pub vrrp: BTreeMap<String, VrrpState>,
     /// By bridge name.
     pub stp: BTreeMap<String, StpState>,
+}
+
+/// Listening sockets a daemon handing over passed on for one balancer.
+#[derive(Debug, Default)]
+pub struct Inherited {
+    /// By frontend name.
+    pub listeners: std::collections::BTreeMap<String, std::net::TcpListener>,
+    pub admin: Option<std::net::TcpListener>,
 }

@@ -14,6 +14,7 @@ use std::{fs::File, sync::Arc, time::Duration};
 use tokio::sync::watch;
 
 use super::admin;
+use super::handover_state::Inherited;
 use super::proxy_runtime::ProxyRuntime;
 use super::proxy_steering::ProxySteering;
 use crate::{
@@ -55,13 +56,9 @@ struct AdminBindError {
     cause: std::io::Error,
 }
 
-/// Listening sockets a daemon handing over passed on for one balancer.
-#[derive(Debug, Default)]
-pub struct Inherited {
-    /// By frontend name.
-    pub listeners: std::collections::BTreeMap<String, std::net::TcpListener>,
-    pub admin: Option<std::net::TcpListener>,
-}
+/// A proxy's listening sockets for a handover: frontends by name, and the
+/// admin listener.
+pub type HandedListeners = (Vec<(String, std::os::fd::OwnedFd)>, Option<std::os::fd::OwnedFd>);
 
 /// A running proxy and the runtime it lives on.
 pub struct ProxyHost {
@@ -181,9 +178,7 @@ impl ProxyHost {
     /// Every listening socket of this proxy (new descriptors of the same
     /// sockets) for a daemon taking over: frontends by name, and the admin
     /// listener.
-    pub fn listeners(
-        &self,
-    ) -> std::io::Result<(Vec<(String, std::os::fd::OwnedFd)>, Option<std::os::fd::OwnedFd>)> {
+    pub fn listeners(&self) -> std::io::Result<HandedListeners> {
         let frontends = match &self.handle {
             Some(handle) => handle.listeners()?,
             None => Vec::new(),
@@ -206,7 +201,7 @@ impl ProxyHost {
             match drained {
                 Ok(0) => tracing::info!(balancer = %self.balancer, "proxy drained"),
                 Ok(open) => {
-                    tracing::info!(balancer = %self.balancer, open, ?grace, "drain time over; closing the connections left")
+                    tracing::info!(balancer = %self.balancer, open, ?grace, "drain time over; closing the connections left");
                 }
                 Err(err) => tracing::warn!(balancer = %self.balancer, %err, "drain task failed"),
             }

@@ -41,7 +41,7 @@ impl ProxySteering {
     pub fn bind(
         plan: SteeringPlan,
         maps: SteeringMaps,
-        inherited: &super::proxy_host::Inherited,
+        inherited: &super::handover_state::Inherited,
     ) -> Result<(Self, BTreeMap<String, std::net::TcpListener>), SteeringListenerError> {
         maps.apply(&plan)?;
         let mut bound = BTreeMap::new();

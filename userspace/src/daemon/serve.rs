@@ -113,22 +113,7 @@ impl Daemon {
                             }
                         }
                     }
-                    let response = match request {
-                        Request::Status => Response::Status(Box::new(self.status())),
-                        Request::Reload => self.reload_response().await,
-                        Request::Vxlan => Response::Vxlan(self.vxlan_report().map(Box::new)),
-                        Request::Stp => Response::Stp(self.stp_reports()),
-                        Request::Vrrp => Response::Vrrp(
-                            self.vrrp.values().map(VrrpDriver::report).collect(),
-                        ),
-                        Request::Upgrade { .. } => unreachable!("answered above"),
-                        Request::Proxy => Response::Proxy(
-                            self.proxies
-                                .iter()
-                                .filter_map(|(name, host)| host.stats().map(|stats| (name.clone(), stats)))
-                                .collect(),
-                        ),
-                    };
+                    let response = self.answer(request).await;
                     let _ = reply.send(response);
                 }
             }
@@ -155,6 +140,24 @@ impl Daemon {
             tracing::warn!(%err, socket = %socket_path.display(), "cannot remove control socket");
         }
         Ok(reason)
+    }
+
+    /// The answer to one control request (an upgrade is the run loop's).
+    async fn answer(&mut self, request: Request) -> Response {
+        match request {
+            Request::Status => Response::Status(Box::new(self.status())),
+            Request::Reload => self.reload_response().await,
+            Request::Vxlan => Response::Vxlan(self.vxlan_report().map(Box::new)),
+            Request::Stp => Response::Stp(self.stp_reports()),
+            Request::Vrrp => Response::Vrrp(self.vrrp.values().map(VrrpDriver::report).collect()),
+            Request::Upgrade { .. } => unreachable!("answered above"),
+            Request::Proxy => Response::Proxy(
+                self.proxies
+                    .iter()
+                    .filter_map(|(name, host)| host.stats().map(|stats| (name.clone(), stats)))
+                    .collect(),
+            ),
+        }
     }
 
     async fn reload_response(&mut self) -> Response {

@@ -13,7 +13,10 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use super::{handover_state::Takeover, proxy_host::Inherited, Daemon, DaemonError};
+use super::{
+    handover_state::{Inherited, Takeover},
+    Daemon, DaemonError,
+};
 use crate::{
     config::{Config, Overrides},
     handover::{

@@ -23,7 +23,7 @@ use crate::handover::{
 const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long it may take to load and verify its eBPF programs and start its
 /// proxies.
-const READY_TIMEOUT: Duration = Duration::from_secs(60);
+const READY_TIMEOUT: Duration = Duration::from_mins(1);
 /// How long it may take to resume the drivers and take the control socket.
 const DONE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a driver may take to stop in place.
@@ -267,7 +267,7 @@ impl Daemon {
             match driver.hand_over(DRIVER_TIMEOUT).await {
                 Some(state) => vrrp.push(state),
                 None => {
-                    tracing::warn!(instance = %name, "vrrp instance gave no state; the new process starts it afresh")
+                    tracing::warn!(instance = %name, "vrrp instance gave no state; the new process starts it afresh");
                 }
             }
         }
@@ -276,7 +276,7 @@ impl Daemon {
             match driver.hand_over(DRIVER_TIMEOUT).await {
                 Some(state) => stp.push(state),
                 None => {
-                    tracing::warn!(bridge = %name, "stp bridge gave no state; the new process starts it afresh")
+                    tracing::warn!(bridge = %name, "stp bridge gave no state; the new process starts it afresh");
                 }
             }
         }

@@ -18,7 +18,7 @@ use halb_common::names::{
     PROG_VXLAN_ENCAP,
 };
 
-use super::{object, DatapathError};
+use super::{object, object::program_mut, DatapathError};
 use crate::{
     config::{AttachPoint, LogLevel},
     netns::{with_netns, Netns},
@@ -46,7 +46,7 @@ pub struct Datapath {
     /// attaching (a daemon loaded on its pins, [`Self::load_pinned`]).
     pub(super) links_dir: Option<std::path::PathBuf>,
     /// Links pinned for a handover in progress, by port.
-    pub(super) handed: Vec<super::link_handover::HandedLink>,
+    pub(super) handed: Vec<super::link_pins::HandedLink>,
     logger_taken: bool,
     /// `vip_steering` on the instance's namespace, when attached.
     pub(super) steering_link: Option<aya::programs::sk_lookup::SkLookupLinkId>,
@@ -66,7 +66,7 @@ impl Datapath {
         log_level: LogLevel,
         pin_dir: &std::path::Path,
     ) -> Result<Self, DatapathError> {
-        let links = super::link_handover::links_dir(pin_dir);
+        let links = super::link_pins::links_dir(pin_dir);
         Self::verified(object::load_on_pins(log_level, pin_dir)?, Some(links))
     }
 
@@ -172,11 +172,11 @@ impl Datapath {
         let (ifindex, link, adopted) = with_netns(netns, || {
             let ifindex = interface_index(&point.interface)
                 .map_err(|err| interface_error(err.to_string()))?;
-            let pinned = links_dir
-                .map(|dir| super::link_handover::link_pin_path(dir, name, ifindex, direction));
+            let pinned =
+                links_dir.map(|dir| super::link_pins::link_pin_path(dir, name, ifindex, direction));
             if let Some(link) = pinned
                 .as_deref()
-                .map(|path| super::link_handover::adopt(program, path))
+                .map(|path| super::link_pins::adopt(program, path))
                 .transpose()?
                 .flatten()
             {
@@ -264,16 +264,6 @@ pub const PROGRAMS: [&str; 6] = [
     PROG_STP_PORT_IN,
     PROG_STP_PORT_OUT,
 ];
-
-pub(super) fn program_mut<'a>(
-    ebpf: &'a mut Ebpf,
-    name: &'static str,
-) -> Result<&'a mut SchedClassifier, DatapathError> {
-    ebpf.program_mut(name)
-        .ok_or(DatapathError::MissingProgram(name))?
-        .try_into()
-        .map_err(|cause| DatapathError::Program { name, cause })
-}
 
 /// Why an interface name has no index.
 #[derive(Debug, thiserror::Error)]

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use aya::{Ebpf, EbpfLoader};
+use aya::{programs::SchedClassifier, Ebpf, EbpfLoader};
 use halb_common::names::PINNED_MAPS;
 
 use super::{pins::map_pin_path, DatapathError};
@@ -89,4 +89,15 @@ pub fn check_pinned_layouts(pin_dir: &Path) -> Result<(), DatapathError> {
         }
     }
     Ok(())
+}
+
+/// A TC program of the loaded object by name.
+pub fn program_mut<'a>(
+    ebpf: &'a mut Ebpf,
+    name: &'static str,
+) -> Result<&'a mut SchedClassifier, DatapathError> {
+    ebpf.program_mut(name)
+        .ok_or(DatapathError::MissingProgram(name))?
+        .try_into()
+        .map_err(|cause| DatapathError::Program { name, cause })
 }

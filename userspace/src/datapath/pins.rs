@@ -75,7 +75,7 @@ pub fn remove_pins(instance_dir: &Path) -> Result<(), DatapathError> {
     }
     // Links pinned for a handover that never completed: removing the pin
     // detaches the program once no process holds the link.
-    let links = super::link_handover::links_dir(instance_dir);
+    let links = super::link_pins::links_dir(instance_dir);
     match fs::read_dir(&links) {
         Ok(entries) => {
             for entry in entries.filter_map(Result::ok) {
