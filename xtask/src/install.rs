@@ -87,6 +87,8 @@ impl Layout {
              ExecStart={binary} run --config {config}\n\
              # SIGHUP: the daemon re-reads its config without a restart.\n\
              ExecReload=/bin/kill -HUP $MAINPID\n\
+             # `halb upgrade`: the new process tells systemd it is the main one now.\n\
+             NotifyAccess=all\n\
              # SIGTERM: requests in flight finish, the datapath is detached and unpinned.\n\
              KillSignal=SIGTERM\n\
              KillMode=mixed\n\
@@ -234,6 +236,7 @@ mod tests {
         assert!(unit.contains("\nRestart=on-failure\n"));
         assert!(unit.contains("\nKillSignal=SIGTERM\n"));
         assert!(unit.contains("\nExecReload=/bin/kill -HUP $MAINPID\n"));
+        assert!(unit.contains("\nNotifyAccess=all\n"));
         assert!(unit.contains(&format!("\nTimeoutStopSec={STOP_TIMEOUT_SECS}\n")));
     }
 

@@ -55,6 +55,27 @@ pub fn inherited_channel() -> Result<Option<Channel>, DaemonError> {
         .map_err(|err| DaemonError::Takeover(err.to_string()))
 }
 
+/// Under systemd (`NOTIFY_SOCKET` set, the unit's `NotifyAccess=all`):
+/// this process is the service's main process now, so the old one exiting
+/// does not stop the service.
+fn notify_service_manager() {
+    use std::os::linux::net::SocketAddrExt as _;
+    let Some(target) = std::env::var_os("NOTIFY_SOCKET") else { return };
+    let message = format!("MAINPID={}\nREADY=1\n", std::process::id());
+    let sent = std::os::unix::net::UnixDatagram::unbound().and_then(|socket| {
+        let bytes = target.as_encoded_bytes();
+        let address = match bytes.strip_prefix(b"@") {
+            Some(name) => std::os::unix::net::SocketAddr::from_abstract_name(name)?,
+            None => std::os::unix::net::SocketAddr::from_pathname(std::path::Path::new(&target))?,
+        };
+        socket.send_to_addr(message.as_bytes(), &address)
+    });
+    match sent {
+        Ok(_) => tracing::info!("service manager told this process is the main one"),
+        Err(err) => tracing::warn!(%err, "NOTIFY_SOCKET set but not reachable"),
+    }
+}
+
 /// Tells the old daemon why this process gives up.
 pub fn refuse(channel: &Channel, error: &str) {
     let _ = channel.send(&Message::Failed { error: error.to_owned() }, &[]);
@@ -237,6 +258,7 @@ impl Daemon {
             tracing::info!(?unclaimed, "handed-over parts the config no longer has were dropped");
         }
         self.takeover = Takeover::default();
+        notify_service_manager();
         tracing::info!("takeover done");
     }
 
