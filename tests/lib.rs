@@ -418,3 +418,20 @@ fn keep_alive_loop(
     }
     report
 }
+
+/// Stops a daemon the test did not start itself (the process an upgrade
+/// started), by its pid, when dropped.
+pub struct Successor(pub u32);
+
+impl Drop for Successor {
+    fn drop(&mut self) {
+        let pid = libc::pid_t::try_from(self.0).unwrap();
+        // SAFETY: signalling a process this test caused to exist.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let proc = format!("/proc/{pid}");
+        let start = std::time::Instant::now();
+        while std::path::Path::new(&proc).exists() && start.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}

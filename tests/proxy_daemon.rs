@@ -408,23 +408,6 @@ fn steering_delivers_the_vip_without_rebinding_and_the_backup_refuses() {
     assert_eq!(lab.steering("b2"), serde_json::Value::Null);
 }
 
-/// Stops a daemon the test did not start itself (the process an upgrade
-/// started), by its pid, when dropped.
-struct Successor(u32);
-
-impl Drop for Successor {
-    fn drop(&mut self) {
-        let pid = libc::pid_t::try_from(self.0).unwrap();
-        // SAFETY: signalling a process this test caused to exist.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
-        let proc = format!("/proc/{pid}");
-        let start = Instant::now();
-        while std::path::Path::new(&proc).exists() && start.elapsed() < Duration::from_secs(10) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
 #[test]
 fn upgrade_under_load_keeps_every_connection_and_the_peer_sees_nothing() {
     let mut lab = Lab::new();
@@ -483,7 +466,7 @@ fn upgrade_under_load_keeps_every_connection_and_the_peer_sees_nothing() {
         lab.log("b1")
     );
     let new_pid = status(&lab, "b1")[0]["pid"].as_u64().unwrap();
-    let _successor = Successor(u32::try_from(new_pid).unwrap());
+    let _successor = halb_tests::Successor(u32::try_from(new_pid).unwrap());
     assert_ne!(new_pid, old_pid, "{said}");
     assert!(said.contains(&format!("pid {new_pid}")), "{said}");
     // The old process drains and exits on its own.

@@ -200,6 +200,17 @@ impl Net {
         reports.as_array()?.first().cloned()
     }
 
+    /// The pid of the daemon serving `node` now (`halb status`).
+    fn halb_status_pid(&self, node: &str) -> u32 {
+        let output = Command::new(halb_bin())
+            .args(["status", "--json", "--node", &self.node_name(node), "--run-dir"])
+            .arg(self.run_dir())
+            .output()
+            .unwrap();
+        let status: Value = serde_json::from_slice(&output.stdout).unwrap();
+        u32::try_from(status[0]["pid"].as_u64().unwrap()).unwrap()
+    }
+
     /// halb's view: port name -> (role, state, mode).
     fn halb_ports(&self, node: &str) -> BTreeMap<String, (String, String, String)> {
         let Some(report) = self.halb_bridge(node) else { return BTreeMap::new() };
@@ -361,6 +372,35 @@ fn stp_bridge_among_kernel_bridges_blocks_where_8021d_says() {
                 && is_forwarding(&k2, "to-h")
         });
     println!("STP triangle converged in {converged:?}");
+    net.wait("the topology change after start-up to end", Duration::from_secs(20), || {
+        net.halb_bridge("h").is_some_and(|report| report["topology_change"] == false)
+    });
+
+    // A hitless upgrade of h's daemon: no port of any bridge changes state,
+    // h's tree and its topology change count stay as they were.
+    let before = net.halb_bridge("h").unwrap();
+    let ports_before = net.halb_ports("h");
+    let kernel_before: Vec<_> =
+        ["h", "k1", "k2"].iter().map(|node| net.kernel_states(node)).collect();
+    let upgrade = Command::new(halb_bin())
+        .args(["upgrade", "--node", &net.node_name("h"), "--run-dir"])
+        .arg(net.run_dir())
+        .spawn()
+        .unwrap();
+    let upgrade = std::thread::spawn(move || upgrade.wait_with_output().unwrap());
+    let watched = Instant::now();
+    while watched.elapsed() < Duration::from_secs(4) {
+        let kernel: Vec<_> = ["h", "k1", "k2"].iter().map(|node| net.kernel_states(node)).collect();
+        assert_eq!(kernel, kernel_before, "a kernel port state changed during the upgrade");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert!(upgrade.join().unwrap().status.success(), "{}", net.log("h"));
+    let pid = net.halb_status_pid("h");
+    let _successor = halb_tests::Successor(pid);
+    let after = net.halb_bridge("h").unwrap();
+    assert_eq!(after["topology_change_count"], before["topology_change_count"], "{after:#}");
+    assert_eq!(after["root_id"], before["root_id"]);
+    assert_eq!(net.halb_ports("h"), ports_before);
     let report = net.halb_bridge("h").unwrap();
     assert!(report["root_id"].as_str().unwrap().starts_with("1000."), "k1 is root: {report}");
     assert_eq!(report["root_port"], "to-k1");
