@@ -457,7 +457,18 @@ fn upgrade_under_load_keeps_every_connection_and_the_peer_sees_nothing() {
         Duration::from_millis(10),
     );
     std::thread::sleep(Duration::from_secs(2));
-    let upgraded = lab.halb(&["upgrade", "--node", &node]);
+    let first = Command::new(halb_bin())
+        .args(["upgrade", "--node", &node, "--run-dir"])
+        .arg(lab.run_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let second = lab.halb(&["upgrade", "--node", &node]);
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success() && said.contains("already running"), "{said}");
+    let upgraded = first.wait_with_output().unwrap();
     let said = String::from_utf8_lossy(&upgraded.stdout);
     assert!(
         upgraded.status.success(),

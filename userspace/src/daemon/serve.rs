@@ -66,6 +66,8 @@ impl Daemon {
         self.sync_stp().await;
         self.sync_vxlan().await;
         let (pending_tx, mut pending_rx) = mpsc::channel::<Pending>(16);
+        // Set while an upgrade runs, so a second one is refused at once.
+        let upgrading = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (status_stop, status_stopped) = watch::channel(false);
         if let Some(address) = self.config.status_bind {
             let netns = self.config.host.as_ref().and_then(|host| host.netns.as_deref());
@@ -81,6 +83,9 @@ impl Daemon {
             self.finish_takeover(&bind_path, &socket_path);
         }
         tracing::info!(node = %self.config.node, socket = %socket_path.display(), "daemon ready");
+        // Accepting on a task of its own keeps the socket answering while
+        // the run loop is busy (an upgrade waits for the new process).
+        let accepting = tokio::spawn(accept_clients(listener, pending_tx.clone(), upgrading));
 
         let reason = loop {
             tokio::select! {
@@ -90,12 +95,6 @@ impl Daemon {
                     let response = self.reload_response().await;
                     tracing::info!(?response, "reload on SIGHUP");
                 }
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => {
-                        tokio::spawn(handle_client(stream, pending_tx.clone()));
-                    }
-                    Err(err) => tracing::warn!(%err, "control socket accept failed"),
-                },
                 Some((request, reply)) = pending_rx.recv() => {
                     if let Request::Upgrade { binary } = request {
                         match self.upgrade(binary).await {
@@ -120,7 +119,14 @@ impl Daemon {
         };
         tracing::info!(?reason, "shutting down");
         let _ = status_stop.send(true);
+        accepting.abort();
         if reason == ShutdownReason::HandedOver {
+            pending_rx.close();
+            while let Ok((_, reply)) = pending_rx.try_recv() {
+                let _ = reply.send(Response::Error(
+                    "this daemon has just handed over to a new one; ask again".to_owned(),
+                ));
+            }
             self.takeover.handed_over = true;
             self.drain_after_handover().await;
             return Ok(reason);
@@ -135,7 +141,7 @@ impl Daemon {
         }
         self.stop_vxlan().await;
         self.stop_stp().await;
-        drop(listener);
+        let _ = accepting.await;
         if let Err(err) = std::fs::remove_file(&socket_path) {
             tracing::warn!(%err, socket = %socket_path.display(), "cannot remove control socket");
         }
@@ -391,17 +397,53 @@ impl Daemon {
     }
 }
 
-/// Reads one request, passes it to the run loop, writes the answer.
-async fn handle_client(mut stream: UnixStream, pending: mpsc::Sender<Pending>) {
-    let response = match control::read_request(&mut stream).await {
-        Ok(request) => {
-            let (reply_tx, reply_rx) = oneshot::channel();
-            if pending.send((request, reply_tx)).await.is_err() {
-                return;
+/// Hands every control client to a task of its own.
+async fn accept_clients(
+    listener: tokio::net::UnixListener,
+    pending: mpsc::Sender<Pending>,
+    upgrading: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                tokio::spawn(handle_client(
+                    stream,
+                    pending.clone(),
+                    std::sync::Arc::clone(&upgrading),
+                ));
             }
-            match reply_rx.await {
-                Ok(response) => response,
-                Err(_) => return,
+            Err(err) => {
+                tracing::warn!(%err, "control socket accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Reads one request, passes it to the run loop, writes the answer.
+async fn handle_client(
+    mut stream: UnixStream,
+    pending: mpsc::Sender<Pending>,
+    upgrading: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    use std::sync::atomic::Ordering::SeqCst;
+    let response = match control::read_request(&mut stream).await {
+        Ok(Request::Upgrade { .. }) if upgrading.swap(true, SeqCst) => {
+            Response::Error(super::upgrade::UpgradeError::Busy.to_string())
+        }
+        Ok(request) => {
+            let is_upgrade = matches!(request, Request::Upgrade { .. });
+            let (reply_tx, reply_rx) = oneshot::channel();
+            let answered = match pending.send((request, reply_tx)).await {
+                Ok(()) => reply_rx.await.ok(),
+                Err(_) => None,
+            };
+            if is_upgrade {
+                upgrading.store(false, SeqCst);
+            }
+            match answered {
+                Some(response) => response,
+                None => return,
             }
         }
         Err(reason) => Response::Error(reason.to_string()),

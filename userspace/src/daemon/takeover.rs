@@ -288,3 +288,49 @@ impl Daemon {
         tracing::info!("drained; exiting");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{sort_sockets, Daemon};
+    use crate::handover::{message::HandedSocket, Channel, Message};
+
+    /// Plays the old daemon: takes the hello, answers with `offer`.
+    fn old_daemon_offering(offer: Message) -> (Channel, std::thread::JoinHandle<Vec<u32>>) {
+        let (old, new) = Channel::pair().unwrap();
+        let thread = std::thread::spawn(move || {
+            let (hello, _) = old.receive(Duration::from_secs(5)).unwrap();
+            let Message::Hello { versions, .. } = hello else { panic!("{}", hello.name()) };
+            old.send(&offer, &[]).unwrap();
+            versions
+        });
+        (new, thread)
+    }
+
+    #[test]
+    fn an_unknown_state_version_is_refused_naming_both() {
+        let (new, old) = old_daemon_offering(Message::Offer { version: 99, sockets: Vec::new() });
+        let error = Daemon::receive_offer(&new).unwrap_err().to_string();
+        assert_eq!(old.join().unwrap(), vec![1], "the hello names the versions this binary knows");
+        assert!(error.contains("state version 99") && error.contains("[1]"), "{error}");
+    }
+
+    #[test]
+    fn an_offer_whose_descriptors_do_not_match_its_list_is_refused() {
+        let sockets = vec![HandedSocket::StatusListener];
+        let (new, old) = old_daemon_offering(Message::Offer { version: 1, sockets });
+        let error = Daemon::receive_offer(&new).unwrap_err().to_string();
+        old.join().unwrap();
+        assert!(error.contains("1 sockets but carries 0"), "{error}");
+        assert!(sort_sockets(Vec::new(), Vec::new()).is_ok());
+    }
+
+    #[test]
+    fn the_old_daemon_giving_up_is_an_error_not_a_hang() {
+        let (new, old) = old_daemon_offering(Message::Failed { error: "stopping".into() });
+        let error = Daemon::receive_offer(&new).unwrap_err().to_string();
+        old.join().unwrap();
+        assert!(error.contains("gave up: stopping"), "{error}");
+    }
+}

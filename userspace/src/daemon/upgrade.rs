@@ -35,7 +35,7 @@ pub const HANDOVER_FD_ENV: &str = "HALB_HANDOVER_FD";
 pub enum UpgradeError {
     #[error("upgrade refused: {path}: {reason}")]
     Binary { path: PathBuf, reason: String },
-    #[error("upgrade refused: an upgrade is already running")]
+    #[error("upgrade refused: an upgrade of this daemon is already running")]
     Busy,
     #[error("upgrade failed, still serving: starting {path}: {cause}")]
     Spawn { path: PathBuf, cause: std::io::Error },
