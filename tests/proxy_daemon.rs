@@ -456,7 +456,18 @@ fn upgrade_under_load_keeps_every_connection_and_the_peer_sees_nothing() {
         &format!("{VIP}:8000"),
         Duration::from_millis(10),
     );
-    std::thread::sleep(Duration::from_secs(2));
+    std::thread::sleep(Duration::from_secs(1));
+    // A reload that restarts the proxy (another retry count): the new proxy
+    // serves on the old one's listeners while the old one drains.
+    let config = std::fs::read_to_string(lab.config_path("b1")).unwrap();
+    assert!(config.contains("retries = 3"), "{config}");
+    std::fs::write(lab.config_path("b1"), config.replace("retries = 3", "retries = 2")).unwrap();
+    let reloaded = lab.halb(&["reload", "--node", &node]);
+    assert!(reloaded.status.success(), "{}", String::from_utf8_lossy(&reloaded.stderr));
+    lab.wait("the restarted proxy", Duration::from_secs(5), || {
+        lab.log("b1").contains("restarting it")
+    });
+    std::thread::sleep(Duration::from_secs(1));
     let first = Command::new(halb_bin())
         .args(["upgrade", "--node", &node, "--run-dir"])
         .arg(lab.run_dir())

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use halb_common::steering::STEERING_MAX_FRONTENDS;
 
-use super::{proxy_host::ProxyHost, Daemon};
+use super::{handover_state::Inherited, proxy_host::ProxyHost, Daemon};
 use crate::{
     config::Balancer,
     datapath::steering::SteeringMaps,
@@ -62,8 +62,18 @@ impl Daemon {
                     }
                 }
                 if let Some(host) = self.proxies.remove(&name) {
-                    tracing::info!(balancer = %name, "proxy settings changed: restarting it");
-                    host.stop().await;
+                    // The new proxy takes over the listeners whose frontend
+                    // kept its name and address, so no connection is
+                    // refused meanwhile; the old one drains in the background.
+                    let inherited = reusable_listeners(
+                        &host,
+                        &section,
+                        balancer.admin_bind,
+                        steering.is_some(),
+                    );
+                    tracing::info!(balancer = %name, reused = inherited.listeners.len(), "proxy settings changed: restarting it");
+                    self.takeover.proxies.insert(name.clone(), inherited);
+                    tokio::spawn(host.drain_and_stop(self.config.drain_timeout));
                 }
             }
             // Never fall back to the daemon's own namespace.
@@ -168,6 +178,41 @@ impl Daemon {
                 }
             }
         }
+    }
+}
+
+/// The listening sockets of `host` a proxy restarted with `section` can
+/// serve on as they are: frontends with the same name and `bind`, the
+/// admin listener if its address stayed, and only if steering stayed on or
+/// off (it decides where a VIP's listener binds).
+fn reusable_listeners(
+    host: &ProxyHost,
+    section: &ProxySection,
+    admin_bind: Option<std::net::SocketAddr>,
+    steered: bool,
+) -> Inherited {
+    if host.steering.is_some() != steered {
+        return Inherited::default();
+    }
+    let (frontends, admin) = match host.listeners() {
+        Ok(listeners) => listeners,
+        Err(err) => {
+            tracing::warn!(balancer = %host.balancer, %err, "listeners not reused: the restarted proxy binds anew");
+            return Inherited::default();
+        }
+    };
+    let kept = |name: &str| {
+        let old = host.section.frontend.iter().find(|f| f.name == name);
+        let new = section.frontend.iter().find(|f| f.name == name);
+        matches!((old, new), (Some(old), Some(new)) if old.bind == new.bind)
+    };
+    Inherited {
+        listeners: frontends
+            .into_iter()
+            .filter(|(name, _)| kept(name))
+            .map(|(name, fd)| (name, std::net::TcpListener::from(fd)))
+            .collect(),
+        admin: admin.filter(|_| host.admin_bind == admin_bind).map(std::net::TcpListener::from),
     }
 }
 

@@ -221,6 +221,18 @@ impl Daemon {
         for name in stale {
             if let Some(driver) = self.vrrp.remove(&name) {
                 let (config, balancer) = (driver.config.clone(), driver.balancer.clone());
+                let same = wanted.get(&name).is_some_and(|(wanted, wanted_balancer, _)| {
+                    *wanted == config && *wanted_balancer == balancer
+                });
+                if same {
+                    // Only the tracked proxy restarted: the instance carries
+                    // on from where it stands with the new health feed, as
+                    // across an upgrade (no transition, no resignation).
+                    if let Some(state) = driver.hand_over(VRRP_STOP_TIMEOUT).await {
+                        self.takeover.vrrp.insert(name, state);
+                    }
+                    continue;
+                }
                 driver.stop(VRRP_STOP_TIMEOUT).await;
                 self.release_vrrp_fast_path(&balancer, &config.interface);
             }
