@@ -408,6 +408,33 @@ fn steering_delivers_the_vip_without_rebinding_and_the_backup_refuses() {
     assert_eq!(lab.steering("b2"), serde_json::Value::Null);
 }
 
+/// A missing or non-executable binary and a new process that refuses its
+/// config: each upgrade fails with the reason, and the old daemon serves on.
+fn refused_upgrades_leave_the_old_daemon_serving(lab: &Lab, old_pid: u64) {
+    let node = lab.node("b1");
+    let status =
+        |lab: &Lab, balancer: &str| lab.json(&["status", "--json", "--node", &lab.node(balancer)]);
+    let missing = lab.halb(&["upgrade", "--node", &node, "--binary", "/nonexistent/halb"]);
+    assert!(!missing.status.success());
+    let said = String::from_utf8_lossy(&missing.stderr);
+    assert!(said.contains("/nonexistent/halb") && said.contains("No such file"), "{said}");
+    let plain = lab.dir.join("plain-file");
+    std::fs::write(&plain, "not a program").unwrap();
+    let not_executable =
+        lab.halb(&["upgrade", "--node", &node, "--binary", plain.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&not_executable.stderr);
+    assert!(said.contains("not executable"), "{said}");
+    // A new process that refuses its config: the old daemon serves on.
+    let good = std::fs::read_to_string(lab.config_path("b1")).unwrap();
+    std::fs::write(lab.config_path("b1"), good.replace("vrid = 12", "vrid = 0")).unwrap();
+    let refused = lab.halb(&["upgrade", "--node", &node]);
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && said.contains("vrid"), "{said}");
+    std::fs::write(lab.config_path("b1"), good).unwrap();
+    assert_eq!(status(lab, "b1")[0]["pid"].as_u64().unwrap(), old_pid);
+    assert!(lab.get().is_ok(), "still serving after the refused upgrades");
+}
+
 #[test]
 fn upgrade_under_load_keeps_every_connection_and_the_peer_sees_nothing() {
     let mut lab = Lab::new();
@@ -429,26 +456,7 @@ fn upgrade_under_load_keeps_every_connection_and_the_peer_sees_nothing() {
     let (b1_before, b2_before) = (vrrp(&lab, "b1")[0].clone(), vrrp(&lab, "b2")[0].clone());
     let node = lab.node("b1");
 
-    // Refused before anything starts: the old daemon serves on.
-    let missing = lab.halb(&["upgrade", "--node", &node, "--binary", "/nonexistent/halb"]);
-    assert!(!missing.status.success());
-    let said = String::from_utf8_lossy(&missing.stderr);
-    assert!(said.contains("/nonexistent/halb") && said.contains("No such file"), "{said}");
-    let plain = lab.dir.join("plain-file");
-    std::fs::write(&plain, "not a program").unwrap();
-    let not_executable =
-        lab.halb(&["upgrade", "--node", &node, "--binary", plain.to_str().unwrap()]);
-    let said = String::from_utf8_lossy(&not_executable.stderr);
-    assert!(said.contains("not executable"), "{said}");
-    // A new process that refuses its config: the old daemon serves on.
-    let good = std::fs::read_to_string(lab.config_path("b1")).unwrap();
-    std::fs::write(lab.config_path("b1"), good.replace("vrid = 12", "vrid = 0")).unwrap();
-    let refused = lab.halb(&["upgrade", "--node", &node]);
-    let said = String::from_utf8_lossy(&refused.stderr);
-    assert!(!refused.status.success() && said.contains("vrid"), "{said}");
-    std::fs::write(lab.config_path("b1"), good).unwrap();
-    assert_eq!(status(&lab, "b1")[0]["pid"].as_u64().unwrap(), old_pid);
-    assert!(lab.get().is_ok(), "still serving after the refused upgrades");
+    refused_upgrades_leave_the_old_daemon_serving(&lab, old_pid);
 
     // Under steady keep-alive and new-connection load, the real thing.
     let load = halb_tests::KeepAliveLoad::start(
