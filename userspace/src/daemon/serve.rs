@@ -67,7 +67,7 @@ impl Daemon {
         self.sync_vxlan().await;
         let (pending_tx, mut pending_rx) = mpsc::channel::<Pending>(16);
         // Set while an upgrade runs, so a second one is refused at once.
-        let upgrading = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let upgrading = std::sync::Arc::new(UpgradeGate::default());
         let (status_stop, status_stopped) = watch::channel(false);
         if let Some(address) = self.config.status_bind {
             let netns = self.config.host.as_ref().and_then(|host| host.netns.as_deref());
@@ -85,7 +85,11 @@ impl Daemon {
         tracing::info!(node = %self.config.node, socket = %socket_path.display(), "daemon ready");
         // Accepting on a task of its own keeps the socket answering while
         // the run loop is busy (an upgrade waits for the new process).
-        let accepting = tokio::spawn(accept_clients(listener, pending_tx.clone(), upgrading));
+        let accepting = tokio::spawn(accept_clients(
+            listener,
+            pending_tx.clone(),
+            std::sync::Arc::clone(&upgrading),
+        ));
 
         let reason = loop {
             tokio::select! {
@@ -121,14 +125,7 @@ impl Daemon {
         let _ = status_stop.send(true);
         accepting.abort();
         if reason == ShutdownReason::HandedOver {
-            pending_rx.close();
-            while let Ok((_, reply)) = pending_rx.try_recv() {
-                let _ = reply.send(Response::Error(
-                    "this daemon has just handed over to a new one; ask again".to_owned(),
-                ));
-            }
-            self.takeover.handed_over = true;
-            self.drain_after_handover().await;
+            self.after_handover(&mut pending_rx, &upgrading).await;
             return Ok(reason);
         }
         // VRRP first: a master resigns (priority 0) while its datapath and
@@ -146,6 +143,27 @@ impl Daemon {
             tracing::warn!(%err, socket = %socket_path.display(), "cannot remove control socket");
         }
         Ok(reason)
+    }
+
+    /// The old daemon once the new one took over: tells the clients still
+    /// queued to ask again, lets the upgrade's answer be written, drains.
+    async fn after_handover(
+        &mut self,
+        pending_rx: &mut mpsc::Receiver<Pending>,
+        upgrading: &UpgradeGate,
+    ) {
+        pending_rx.close();
+        while let Ok((_, reply)) = pending_rx.try_recv() {
+            let _ = reply.send(Response::Error(
+                "this daemon has just handed over to a new one; ask again".to_owned(),
+            ));
+        }
+        self.takeover.handed_over = true;
+        let answered = upgrading.answered.notified();
+        if tokio::time::timeout(std::time::Duration::from_secs(2), answered).await.is_err() {
+            tracing::warn!("the upgrade's client did not get its answer");
+        }
+        self.drain_after_handover().await;
     }
 
     /// The answer to one control request (an upgrade is the run loop's).
@@ -413,7 +431,7 @@ impl Daemon {
 async fn accept_clients(
     listener: tokio::net::UnixListener,
     pending: mpsc::Sender<Pending>,
-    upgrading: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    upgrading: std::sync::Arc<UpgradeGate>,
 ) {
     loop {
         match listener.accept().await {
@@ -436,11 +454,11 @@ async fn accept_clients(
 async fn handle_client(
     mut stream: UnixStream,
     pending: mpsc::Sender<Pending>,
-    upgrading: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    upgrading: std::sync::Arc<UpgradeGate>,
 ) {
     use std::sync::atomic::Ordering::SeqCst;
     let response = match control::read_request(&mut stream).await {
-        Ok(Request::Upgrade { .. }) if upgrading.swap(true, SeqCst) => {
+        Ok(Request::Upgrade { .. }) if upgrading.running.swap(true, SeqCst) => {
             Response::Error(super::upgrade::UpgradeError::Busy.to_string())
         }
         Ok(request) => {
@@ -451,7 +469,7 @@ async fn handle_client(
                 Err(_) => None,
             };
             if is_upgrade {
-                upgrading.store(false, SeqCst);
+                upgrading.running.store(false, SeqCst);
             }
             match answered {
                 Some(response) => response,
@@ -463,4 +481,16 @@ async fn handle_client(
     if let Err(err) = control::write_response(&mut stream, &response).await {
         tracing::debug!(%err, "control client went away");
     }
+    if matches!(response, Response::Upgraded { .. }) {
+        upgrading.answered.notify_one();
+    }
+}
+
+/// An upgrade in progress, seen from the control clients' tasks: a second
+/// one is refused, and the run loop waits for the answer to the first to be
+/// written before it drains and exits.
+#[derive(Default)]
+struct UpgradeGate {
+    running: std::sync::atomic::AtomicBool,
+    answered: tokio::sync::Notify,
 }
