@@ -19,6 +19,8 @@ use super::topo;
 
 /// How long a new daemon may take after `halb upgrade` returned to show up in /proc.
 const SUCCESSOR_WAIT: Duration = Duration::from_secs(10);
+/// The same after `halb upgrade` failed (the old daemon usually keeps serving then).
+const FAILED_SUCCESSOR_WAIT: Duration = Duration::from_secs(2);
 
 /// Which VRRP operation: `halb vrrp release` or `halb vrrp resume`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,21 +122,36 @@ pub fn upgrade(lab: &Lab, host: &str, binary: Option<&Path>) -> Result<String> {
         None => daemon::binary()?,
     };
     let old = lab.recorded_proc(host, "halb");
-    let out = run_halb(&upgrade_argv(&lab.daemon_node(host), &daemon::run_dir(lab), &binary))?;
     let config = daemon::config_path(lab, host);
+    let before = daemons_of(&config);
+    let answer = run_halb(&upgrade_argv(&lab.daemon_node(host), &daemon::run_dir(lab), &binary));
+    // The successor is the daemon with this config that did not run before. Even when
+    // halb reports an error the new process may have taken over: record it
+    // either way, or `lab down` would leave it running.
+    let wait = if answer.is_ok() { SUCCESSOR_WAIT } else { FAILED_SUCCESSOR_WAIT };
     let mut successor = None;
-    sys::wait_until(SUCCESSOR_WAIT, Duration::from_millis(100), || {
-        successor = daemons_of(&config).into_iter().find(|p| Some(*p) != old);
+    sys::wait_until(wait, Duration::from_millis(100), || {
+        successor = daemons_of(&config).into_iter().find(|p| !before.contains(p));
         successor.is_some()
     });
-    let Some(new) = successor else {
-        bail!(
+    if let Some(new) = successor {
+        lab.record(host, "halb", new)?;
+    }
+    let old_pid = old.map_or(0, |p| p.pid);
+    match (answer, successor) {
+        (Ok(out), Some(new)) => {
+            Ok(format!("{out}{host}: daemon upgraded, pid {old_pid} -> {}", new.pid))
+        }
+        (Ok(_), None) => bail!(
             "`halb upgrade` for {host} succeeded but no new daemon with config {} runs",
             config.display()
-        );
-    };
-    lab.record(host, "halb", new)?;
-    Ok(format!("{}{host}: daemon upgraded, pid {} -> {}", out, old.map_or(0, |p| p.pid), new.pid))
+        ),
+        (Err(e), Some(new)) => Err(e.context(format!(
+            "{host}: the new daemon (pid {}) took over from pid {old_pid} all the same",
+            new.pid
+        ))),
+        (Err(e), None) => Err(e),
+    }
 }
 
 /// `lab release BAL` / `lab resume BAL [INSTANCE]` in the daemon of the balancer's host.
