@@ -11,7 +11,7 @@
 //! component), [`stp`] (802.1D prediction), [`kernel`] (reading live state), [`sys`]
 //! (commands, namespaces, processes), [`rundir`] (run dir, lock), [`configs`] (every config
 //! file), [`services`] and [`daemon`] (processes), [`up`], [`down`], [`faults`], [`health`],
-//! [`status`], [`probe`] (HTTP probing), [`reports`] (halb's `--json` reports), [`vrrp`] (keepalived's and halb's VRRP state and
+//! [`status`], [`handover`] (upgrade, VRRP release/resume through halb's CLI), [`probe`] (HTTP probing), [`reports`] (halb's `--json` reports), [`vrrp`] (keepalived's and halb's VRRP state and
 //! transitions), [`check`] (the checkpoints), [`demo`].
 
 pub mod check;
@@ -20,6 +20,7 @@ pub mod daemon;
 pub mod demo;
 pub mod down;
 pub mod faults;
+pub mod handover;
 pub mod health;
 pub mod kernel;
 pub mod plan;
@@ -79,6 +80,31 @@ pub enum LabCommand {
     Heal(FaultArgs),
     /// Measure the four checkpoints of SCENARIO.md; non-zero exit if any fails.
     Check,
+    /// Hitless upgrade of a node's halb daemon: `halb upgrade --node N --binary PATH`
+    /// (the running daemon hands its listeners and state to the new process).
+    Upgrade(UpgradeArgs),
+    /// A balancer's halb VRRP gives up mastership gracefully: `halb vrrp release` in the
+    /// daemon of the balancer's host (the peer takes over at once).
+    Release(MastershipArgs),
+    /// A balancer's halb VRRP takes mastership back: `halb vrrp resume`.
+    Resume(MastershipArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct UpgradeArgs {
+    /// Daemon node: host1, host2 (swout1, swout2 when they run halb STP).
+    pub host: String,
+    /// The new binary (default: `$HALB_BIN` or `target/debug/halb`, as `lab up` runs).
+    #[arg(long)]
+    pub binary: Option<std::path::PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct MastershipArgs {
+    /// Balancer: bal1 or bal2 (its VRRP must be halb's).
+    pub balancer: String,
+    /// VRRP instance (default: every instance of the balancer; the lab's is `vrrpext`).
+    pub instance: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -221,6 +247,11 @@ pub fn main(args: LabArgs) -> Result<()> {
             stop(&lab, &Fault::node(&name)?)
         }
         LabCommand::Heal(f) => heal(&lab, &f.target.fault()?),
+        LabCommand::Upgrade(u) => {
+            operate(&lab, || handover::upgrade(&lab, &u.host, u.binary.as_deref()))
+        }
+        LabCommand::Release(m) => mastership(&lab, &m, handover::Mastership::Release),
+        LabCommand::Resume(m) => mastership(&lab, &m, handover::Mastership::Resume),
         LabCommand::Check => {
             let results = check(&lab)?;
             let failed = results.iter().filter(|r| !r.pass).count();
@@ -271,6 +302,24 @@ pub fn stop(lab: &Lab, fault: &Fault) -> Result<()> {
     faults::fail_with(lab, fault, services::Kill::Graceful)
 }
 
+/// `lab release|resume BAL [INSTANCE]`.
+fn mastership(lab: &Lab, m: &MastershipArgs, op: handover::Mastership) -> Result<()> {
+    operate(lab, || handover::mastership(lab, &m.balancer, op, m.instance.as_deref()))
+}
+
+/// A planned operation on a daemon, under the lab's lock; prints what halb answered.
+fn operate(lab: &Lab, op: impl FnOnce() -> Result<String>) -> Result<()> {
+    sys::require_root()?;
+    lab.config()?;
+    let _lock = lab.lock(LOCK_WAIT)?;
+    let out = op()?;
+    print!("{out}");
+    if !out.is_empty() && !out.ends_with('\n') {
+        println!();
+    }
+    Ok(())
+}
+
 pub fn heal(lab: &Lab, fault: &Fault) -> Result<()> {
     sys::require_root()?;
     lab.config()?;
@@ -308,6 +357,7 @@ pub fn check_with(lab: &Lab, intro: &dyn Fn(&str)) -> Result<Vec<CheckResult>> {
 mod tests {
     use super::*;
     use clap::Parser;
+    use std::path::Path;
 
     #[derive(Parser)]
     struct Cli {
@@ -406,6 +456,24 @@ mod tests {
         assert_eq!(exec_args.cmd, ["bridge", "-d", "link"]);
         assert!(parse(&["up", "--stack", "weird"]).is_err());
         assert!(parse(&["exec", "swout1"]).is_err());
+        let args = parse(&["upgrade", "host1", "--binary", "/tmp/halb-new"]).unwrap();
+        let LabCommand::Upgrade(u) = args.command else { panic!("not upgrade") };
+        assert_eq!(
+            (u.host.as_str(), u.binary.as_deref()),
+            ("host1", Some(Path::new("/tmp/halb-new")))
+        );
+        let args = parse(&["upgrade", "host2"]).unwrap();
+        let LabCommand::Upgrade(u) = args.command else { panic!("not upgrade") };
+        assert!(u.binary.is_none());
+        assert!(parse(&["upgrade"]).is_err());
+        let args = parse(&["release", "bal1", "vrrpext"]).unwrap();
+        let LabCommand::Release(m) = args.command else { panic!("not release") };
+        assert_eq!((m.balancer.as_str(), m.instance.as_deref()), ("bal1", Some("vrrpext")));
+        let args = parse(&["resume", "bal2", "--prefix", "hd"]).unwrap();
+        assert_eq!(args.prefix, "hd");
+        let LabCommand::Resume(m) = args.command else { panic!("not resume") };
+        assert_eq!((m.balancer.as_str(), m.instance), ("bal2", None));
+        assert!(parse(&["release"]).is_err());
         let args = parse(&["heal", "bridge", "nope"]).unwrap();
         let LabCommand::Heal(heal_args) = args.command else { panic!("not heal") };
         assert!(heal_args.target.fault().is_err());

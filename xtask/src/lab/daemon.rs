@@ -38,7 +38,8 @@ pub fn run_dir(lab: &Lab) -> PathBuf {
     lab.dir.join("halb-run")
 }
 
-fn config_path(lab: &Lab, host: &str) -> PathBuf {
+#[must_use]
+pub fn config_path(lab: &Lab, host: &str) -> PathBuf {
     lab.dir.join("halb").join(format!("{host}.toml"))
 }
 
