@@ -14,6 +14,7 @@ mod keyed_enum;
 
 pub mod checksum;
 pub mod classify;
+pub mod forward;
 pub mod names;
 pub mod steering;
 pub mod stp;

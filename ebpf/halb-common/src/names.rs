@@ -78,8 +78,21 @@ pub const MAP_STEERING_OWNERSHIP: &str = "STEERING_OWNERSHIP";
 /// Per-CPU array: frontend slot -> [`crate::steering::SteeringCounters`].
 pub const MAP_STEERING_COUNTERS: &str = "STEERING_COUNTERS";
 
+/// TC ingress program on a balancer's VRRP interfaces: forwards segments of
+/// connections the previous master still holds, silences ARP while draining.
+pub const PROG_SEGMENT_FORWARD: &str = "segment_forward";
+
+/// Hash map: VRRP virtual address ([u8; 4]) -> [`crate::forward::ForwardEntry`], written by the daemon.
+pub const MAP_FORWARD_VIPS: &str = "FORWARD_VIPS";
+
+/// Hash map: [`crate::forward::ForwardPeer`] (a halb peer's MAC) -> 1, written by the daemon.
+pub const MAP_FORWARD_PEERS: &str = "FORWARD_PEERS";
+
+/// Per-CPU array: [`crate::forward::ForwardOutcome`] -> [`crate::TrafficCounter`].
+pub const MAP_FORWARD_COUNTERS: &str = "FORWARD_COUNTERS";
+
 /// Every map the daemon pins, in pin order.
-pub const PINNED_MAPS: [&str; 18] = [
+pub const PINNED_MAPS: [&str; 21] = [
     MAP_PORT_TRAFFIC,
     MAP_PORT_MALFORMED,
     MAP_VRRP_CONFIG,
@@ -98,6 +111,9 @@ pub const PINNED_MAPS: [&str; 18] = [
     MAP_STEERING_SOCKETS,
     MAP_STEERING_OWNERSHIP,
     MAP_STEERING_COUNTERS,
+    MAP_FORWARD_VIPS,
+    MAP_FORWARD_PEERS,
+    MAP_FORWARD_COUNTERS,
 ];
 
 /// Upper bound on (interface, class) entries per map: 64 interfaces per

@@ -8,6 +8,9 @@
 //! - `vrrp_advert`: TC ingress on a balancer's VRRP interface;
 //! - `stp_port`: TC ingress and egress on every port of a bridge whose
 //!   spanning tree halb runs;
+//! - `segment_forward`: TC ingress on a balancer's VRRP interface (after
+//!   a planned VIP move, segments of the previous master's connections go
+//!   to it);
 //! - `vip_steering`: `SK_LOOKUP` on a balancer's network namespace (new
 //!   TCP connections to a frontend address go to the proxy's socket);
 //! - `vxlan_encap`: TC egress on the VXLAN tunnel port and ingress on its
@@ -22,6 +25,7 @@
 mod maps;
 mod packet;
 mod port_classifier;
+mod segment_forward;
 mod stp_port;
 mod vip_steering;
 mod vrrp_advert;

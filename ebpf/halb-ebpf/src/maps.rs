@@ -6,6 +6,9 @@ use aya_ebpf::{
     btf_maps::{Array, HashMap, PerCpuArray, PerCpuHashMap, SockMap},
     macros::btf_map,
 };
+use halb_common::forward::{
+    ForwardEntry, ForwardOutcome, ForwardPeer, FORWARD_MAX_PEERS, FORWARD_MAX_VIPS,
+};
 use halb_common::steering::{
     SteeringCounters, SteeringKey, STEERING_MAX_FRONTENDS, STEERING_MAX_KEYS, STEERING_MAX_VIPS,
 };
@@ -152,4 +155,21 @@ pub static STEERING_OWNERSHIP: HashMap<[u8; 4], u32, { STEERING_MAX_VIPS as usiz
 /// Steering: per-CPU outcome counters, indexed by frontend slot.
 #[btf_map]
 pub static STEERING_COUNTERS: PerCpuArray<SteeringCounters, { STEERING_MAX_FRONTENDS as usize }> =
+    PerCpuArray::new();
+
+/// Forwarding: VRRP virtual address -> what to do with its stray segments
+/// and ARP requests (written by the daemon's VRRP drivers).
+#[btf_map]
+pub static FORWARD_VIPS: HashMap<[u8; 4], ForwardEntry, { FORWARD_MAX_VIPS as usize }> =
+    HashMap::new();
+
+/// Forwarding: MACs of the halb peers a handoff was exchanged with; their
+/// frames are never forwarded (written by the daemon).
+#[btf_map]
+pub static FORWARD_PEERS: HashMap<ForwardPeer, u32, { FORWARD_MAX_PEERS as usize }> =
+    HashMap::new();
+
+/// Forwarding: outcomes of `segment_forward`, indexed by `ForwardOutcome`.
+#[btf_map]
+pub static FORWARD_COUNTERS: PerCpuArray<TrafficCounter, { ForwardOutcome::ALL.len() }> =
     PerCpuArray::new();

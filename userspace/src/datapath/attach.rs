@@ -14,8 +14,8 @@ use aya::{
     Ebpf,
 };
 use halb_common::names::{
-    PROG_PORT_CLASSIFIER, PROG_STP_PORT_IN, PROG_STP_PORT_OUT, PROG_VRRP_ADVERT, PROG_VXLAN_DECAP,
-    PROG_VXLAN_ENCAP,
+    PROG_PORT_CLASSIFIER, PROG_SEGMENT_FORWARD, PROG_STP_PORT_IN, PROG_STP_PORT_OUT,
+    PROG_VRRP_ADVERT, PROG_VXLAN_DECAP, PROG_VXLAN_ENCAP,
 };
 
 use super::{object, object::program_mut, DatapathError};
@@ -256,9 +256,10 @@ impl Datapath {
 
 /// Every TC classifier of the object (`vip_steering`, the one `SK_LOOKUP`
 /// program, is loaded when steering is attached).
-pub const PROGRAMS: [&str; 6] = [
+pub const PROGRAMS: [&str; 7] = [
     PROG_PORT_CLASSIFIER,
     PROG_VRRP_ADVERT,
+    PROG_SEGMENT_FORWARD,
     PROG_VXLAN_ENCAP,
     PROG_VXLAN_DECAP,
     PROG_STP_PORT_IN,
