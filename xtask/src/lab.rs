@@ -11,7 +11,7 @@
 //! component), [`stp`] (802.1D prediction), [`kernel`] (reading live state), [`sys`]
 //! (commands, namespaces, processes), [`rundir`] (run dir, lock), [`configs`] (every config
 //! file), [`services`] and [`daemon`] (processes), [`up`], [`down`], [`faults`], [`health`],
-//! [`status`], [`handover`] (upgrade, VRRP release/resume through halb's CLI), [`probe`] (HTTP probing), [`reports`] (halb's `--json` reports), [`vrrp`] (keepalived's and halb's VRRP state and
+//! [`status`], [`handover`] (upgrade through halb's CLI), [`probe`] (HTTP probing), [`reports`] (halb's `--json` reports), [`vrrp`] (keepalived's and halb's VRRP state and
 //! transitions), [`check`] (the checkpoints), [`demo`].
 
 pub mod check;
@@ -83,11 +83,6 @@ pub enum LabCommand {
     /// Hitless upgrade of a node's halb daemon: `halb upgrade --node N --binary PATH`
     /// (the running daemon hands its listeners and state to the new process).
     Upgrade(UpgradeArgs),
-    /// A balancer's halb VRRP gives up mastership gracefully: `halb vrrp release` in the
-    /// daemon of the balancer's host (the peer takes over at once).
-    Release(MastershipArgs),
-    /// A balancer's halb VRRP takes mastership back: `halb vrrp resume`.
-    Resume(MastershipArgs),
 }
 
 #[derive(Args, Debug)]
@@ -97,14 +92,6 @@ pub struct UpgradeArgs {
     /// The new binary (default: `$HALB_BIN` or `target/debug/halb`, as `lab up` runs).
     #[arg(long)]
     pub binary: Option<std::path::PathBuf>,
-}
-
-#[derive(Args, Debug)]
-pub struct MastershipArgs {
-    /// Balancer: bal1 or bal2 (its VRRP must be halb's).
-    pub balancer: String,
-    /// VRRP instance (default: every instance of the balancer; the lab's is `vrrpext`).
-    pub instance: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -250,8 +237,6 @@ pub fn main(args: LabArgs) -> Result<()> {
         LabCommand::Upgrade(u) => {
             operate(&lab, || handover::upgrade(&lab, &u.host, u.binary.as_deref()))
         }
-        LabCommand::Release(m) => mastership(&lab, &m, handover::Mastership::Release),
-        LabCommand::Resume(m) => mastership(&lab, &m, handover::Mastership::Resume),
         LabCommand::Check => {
             let results = check(&lab)?;
             let failed = results.iter().filter(|r| !r.pass).count();
@@ -300,11 +285,6 @@ pub fn stop(lab: &Lab, fault: &Fault) -> Result<()> {
     lab.config()?;
     let _lock = lab.lock(LOCK_WAIT)?;
     faults::fail_with(lab, fault, services::Kill::Graceful)
-}
-
-/// `lab release|resume BAL [INSTANCE]`.
-fn mastership(lab: &Lab, m: &MastershipArgs, op: handover::Mastership) -> Result<()> {
-    operate(lab, || handover::mastership(lab, &m.balancer, op, m.instance.as_deref()))
 }
 
 /// A planned operation on a daemon, under the lab's lock; prints what halb answered.
@@ -466,14 +446,6 @@ mod tests {
         let LabCommand::Upgrade(u) = args.command else { panic!("not upgrade") };
         assert!(u.binary.is_none());
         assert!(parse(&["upgrade"]).is_err());
-        let args = parse(&["release", "bal1", "vrrpext"]).unwrap();
-        let LabCommand::Release(m) = args.command else { panic!("not release") };
-        assert_eq!((m.balancer.as_str(), m.instance.as_deref()), ("bal1", Some("vrrpext")));
-        let args = parse(&["resume", "bal2", "--prefix", "hd"]).unwrap();
-        assert_eq!(args.prefix, "hd");
-        let LabCommand::Resume(m) = args.command else { panic!("not resume") };
-        assert_eq!((m.balancer.as_str(), m.instance), ("bal2", None));
-        assert!(parse(&["release"]).is_err());
         let args = parse(&["heal", "bridge", "nope"]).unwrap();
         let LabCommand::Heal(heal_args) = args.command else { panic!("not heal") };
         assert!(heal_args.target.fault().is_err());

@@ -1,8 +1,6 @@
 //! Planned operations on the lab's halb daemons, through the daemon's own command line:
 //! `lab upgrade HOST` runs `halb upgrade --node N --binary PATH` (the running daemon hands
-//! its listeners and state to a new process), `lab release BAL` / `lab resume BAL` run
-//! `halb vrrp release|resume --node N [INSTANCE]` in the daemon of the balancer's host (give
-//! up / take back VRRP mastership gracefully). The daemon's node and run dir are the ones
+//! its listeners and state to a new process). The daemon's node and run dir are the ones
 //! the lab started it with ([`super::daemon`]). When halb refuses, the error is halb's own
 //! first line.
 
@@ -22,23 +20,6 @@ const SUCCESSOR_WAIT: Duration = Duration::from_secs(10);
 /// The same after `halb upgrade` failed (the old daemon usually keeps serving then).
 const FAILED_SUCCESSOR_WAIT: Duration = Duration::from_secs(2);
 
-/// Which VRRP operation: `halb vrrp release` or `halb vrrp resume`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mastership {
-    Release,
-    Resume,
-}
-
-impl Mastership {
-    #[must_use]
-    pub fn verb(self) -> &'static str {
-        match self {
-            Mastership::Release => "release",
-            Mastership::Resume => "resume",
-        }
-    }
-}
-
 /// The arguments of `halb upgrade` for the daemon `node`.
 #[must_use]
 pub fn upgrade_argv(node: &str, run_dir: &Path, binary: &Path) -> Vec<String> {
@@ -51,26 +32,6 @@ pub fn upgrade_argv(node: &str, run_dir: &Path, binary: &Path) -> Vec<String> {
         "--binary".into(),
         binary.display().to_string(),
     ]
-}
-
-/// The arguments of `halb vrrp release|resume` for the daemon `node`.
-#[must_use]
-pub fn mastership_argv(
-    op: Mastership,
-    node: &str,
-    run_dir: &Path,
-    instance: Option<&str>,
-) -> Vec<String> {
-    let mut argv = vec![
-        "vrrp".into(),
-        op.verb().into(),
-        "--node".into(),
-        node.into(),
-        "--run-dir".into(),
-        run_dir.display().to_string(),
-    ];
-    argv.extend(instance.map(String::from));
-    argv
 }
 
 /// The first line of halb's complaint: clap's `error: ...` line, else the first non-empty.
@@ -154,21 +115,6 @@ pub fn upgrade(lab: &Lab, host: &str, binary: Option<&Path>) -> Result<String> {
     }
 }
 
-/// `lab release BAL` / `lab resume BAL [INSTANCE]` in the daemon of the balancer's host.
-pub fn mastership(
-    lab: &Lab,
-    balancer: &str,
-    op: Mastership,
-    instance: Option<&str>,
-) -> Result<String> {
-    let Some(b) = topo::balancer(balancer) else {
-        let names: Vec<&str> = topo::BALANCERS.iter().map(|b| b.name).collect();
-        bail!("no balancer {balancer:?} (balancers: {})", names.join(", "));
-    };
-    require_daemon(lab, b.host)?;
-    run_halb(&mastership_argv(op, &lab.daemon_node(b.host), &daemon::run_dir(lab), instance))
-}
-
 /// Live processes whose command line runs the daemon with `config`.
 fn daemons_of(config: &Path) -> Vec<Proc> {
     let want = config.as_os_str().as_encoded_bytes();
@@ -197,14 +143,6 @@ mod tests {
         assert_eq!(
             upgrade_argv("hd-host1", dir, Path::new("/tmp/halb")).join(" "),
             "upgrade --node hd-host1 --run-dir /run/halb-lab/hd/halb-run --binary /tmp/halb"
-        );
-        assert_eq!(
-            mastership_argv(Mastership::Release, "host2", dir, Some("vrrpext")).join(" "),
-            "vrrp release --node host2 --run-dir /run/halb-lab/hd/halb-run vrrpext"
-        );
-        assert_eq!(
-            mastership_argv(Mastership::Resume, "host1", dir, None).join(" "),
-            "vrrp resume --node host1 --run-dir /run/halb-lab/hd/halb-run"
         );
     }
 
