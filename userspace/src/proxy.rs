@@ -20,6 +20,7 @@ mod backend;
 pub mod balance;
 pub mod body;
 mod check;
+pub mod client_headers;
 pub mod config;
 mod forward;
 mod frontend;
