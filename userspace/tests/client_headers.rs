@@ -32,6 +32,7 @@ async fn received(added: ClientHeaders, request: &str) -> Received {
     got
 }
 
+#[allow(clippy::needless_pass_by_value, reason = "tests build their sections inline")]
 fn policy(ff: Option<ForwardForSection>, fwd: Option<ForwardedSection>) -> ClientHeaders {
     client_headers(ff.as_ref(), fwd.as_ref(), "proxy.backend[0]").expect("valid")
 }

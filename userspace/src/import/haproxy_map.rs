@@ -268,31 +268,8 @@ impl Mapper<'_> {
                 let outcome = self.redispatch.set(false, d.line, in_defaults);
                 self.outcome(d.line, "no option redispatch", outcome);
             }
-            ("option", "forwardfor") if in_defaults || role.serves() => {
-                match forward::forwardfor(&args[1..]) {
-                    Ok(section) => {
-                        *self.forwardfor_of(role) = Some(section);
-                        self.report.mapped(self.at(d.line), "option forwardfor");
-                    }
-                    Err(why) => self.unsupported(d, why),
-                }
-            }
-            ("option", "forwarded") if in_defaults || role.serves() => {
-                let (section, skipped) = forward::forwarded(&args[1..]);
-                *self.forwarded_of(role) = Some(section);
-                self.report.mapped(self.at(d.line), "option forwarded");
-                for word in skipped {
-                    let why = "halb's Forwarded has for, proto and host only";
-                    self.report.unsupported(self.at(d.line), format!("option forwarded {word}"), why);
-                }
-            }
-            ("no", "option") if matches!(d.word(2), "forwardfor" | "forwarded") && (in_defaults || role.serves()) => {
-                if d.word(2) == "forwardfor" {
-                    *self.forwardfor_of(role) = Some(ForwardForSection { enabled: Some(false), ..ForwardForSection::default() });
-                } else {
-                    *self.forwarded_of(role) = Some(ForwardedSection { enabled: Some(false), ..ForwardedSection::default() });
-                }
-                self.report.mapped(self.at(d.line), name_of(d));
+            _ if forward::names_client_headers(d) && (in_defaults || role.serves()) => {
+                self.client_headers_option(role, d, args);
             }
             _ if role == Role::Frontend && forward::names_client_headers(d) => {
                 self.unsupported(d, "halb sets client headers per backend; put the option in the backend");
@@ -366,6 +343,48 @@ impl Mapper<'_> {
             &mut self.defaults.forwarded
         } else {
             &mut self.backends.last_mut().expect("a backend section").section.forwarded
+        }
+    }
+
+    /// `option forwardfor|forwarded` and their `no` forms in defaults,
+    /// backend or listen.
+    fn client_headers_option(&mut self, role: Role, d: &Directive, args: &[String]) {
+        match (d.word(0), d.word(1), d.word(2)) {
+            ("option", "forwardfor", _) => match forward::forwardfor(&args[1..]) {
+                Ok(section) => {
+                    *self.forwardfor_of(role) = Some(section);
+                    self.report.mapped(self.at(d.line), "option forwardfor");
+                }
+                Err(why) => self.unsupported(d, why),
+            },
+            ("option", "forwarded", _) => {
+                let (section, skipped) = forward::forwarded(&args[1..]);
+                *self.forwarded_of(role) = Some(section);
+                self.report.mapped(self.at(d.line), "option forwarded");
+                for word in skipped {
+                    let why = "halb's Forwarded has for, proto and host only";
+                    self.report.unsupported(
+                        self.at(d.line),
+                        format!("option forwarded {word}"),
+                        why,
+                    );
+                }
+            }
+            ("no", _, _) => {
+                if d.word(2) == "forwardfor" {
+                    *self.forwardfor_of(role) = Some(ForwardForSection {
+                        enabled: Some(false),
+                        ..ForwardForSection::default()
+                    });
+                } else {
+                    *self.forwarded_of(role) = Some(ForwardedSection {
+                        enabled: Some(false),
+                        ..ForwardedSection::default()
+                    });
+                }
+                self.report.mapped(self.at(d.line), name_of(d));
+            }
+            _ => {}
         }
     }
 

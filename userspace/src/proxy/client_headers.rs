@@ -93,7 +93,7 @@ impl Network {
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = match ip {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
+            v4 @ IpAddr::V4(_) => v4,
         };
         match (self.address, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
@@ -188,7 +188,7 @@ impl ClientHeaders {
         if let Some(ff) = &self.forwardfor {
             ff.apply(headers, client);
         }
-        if let Some(fwd) = &self.forwarded {
+        if let Some(fwd) = self.forwarded {
             fwd.apply(headers, client);
         }
     }
@@ -208,7 +208,7 @@ impl ForwardFor {
 }
 
 impl Forwarded {
-    fn apply(&self, headers: &mut HeaderMap, client: IpAddr) {
+    fn apply(self, headers: &mut HeaderMap, client: IpAddr) {
         let mut pairs: Vec<String> = Vec::with_capacity(3);
         if self.for_client {
             pairs.push(match client {

@@ -11,10 +11,12 @@ fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
     map
 }
 
+#[allow(clippy::needless_pass_by_value, reason = "tests build their sections inline")]
 fn policy(ff: Option<ForwardForSection>, fwd: Option<ForwardedSection>) -> ClientHeaders {
     client_headers(ff.as_ref(), fwd.as_ref(), "proxy.backend[0]").unwrap()
 }
 
+#[allow(clippy::needless_pass_by_value, reason = "tests build their sections inline")]
 fn error(ff: Option<ForwardForSection>, fwd: Option<ForwardedSection>) -> String {
     client_headers(ff.as_ref(), fwd.as_ref(), "proxy.backend[0]").unwrap_err().to_string()
 }
