@@ -22,6 +22,7 @@ pub mod body;
 mod check;
 pub mod client_headers;
 pub mod config;
+mod config_error;
 mod forward;
 mod frontend;
 mod handle;

@@ -11,7 +11,7 @@ use std::net::IpAddr;
 
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 
-use super::config::ConfigError;
+use super::config_error::ConfigError;
 use super::section::{ForwardForSection, ForwardedSection};
 
 /// `X-Forwarded-For`-style header: the client's address appended to it.

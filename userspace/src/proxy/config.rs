@@ -10,6 +10,7 @@ use hyper::Method;
 
 use super::balance::Balance;
 use super::client_headers::{client_headers, ClientHeaders};
+pub use super::config_error::ConfigError;
 use super::section::{
     BackendSection, DurationValue, FrontendSection, HttpCheckSection, ProxySection, ServerSection,
     TimeoutSection,
@@ -159,14 +160,6 @@ impl Default for Timeouts {
             check: DEFAULT_TIMEOUT_CONNECT,
         }
     }
-}
-
-/// A configuration value that cannot be used, and the key that holds it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{key}: {reason}")]
-pub struct ConfigError {
-    pub key: String,
-    pub reason: String,
 }
 
 fn err(key: &str, reason: impl Into<String>) -> ConfigError {
