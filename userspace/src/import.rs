@@ -14,6 +14,7 @@ mod error;
 pub mod haproxy;
 mod haproxy_bind;
 mod haproxy_check;
+mod haproxy_forward;
 pub mod haproxy_map;
 mod haproxy_reasons;
 mod haproxy_server;

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use halb::proxy::client_headers::ClientHeaders;
 use halb::proxy::{
     self, BackendConfig, Balance, CheckKind, Config, FrontendConfig, ServerConfig, Timeouts,
 };
@@ -170,6 +171,7 @@ pub fn config(servers: Vec<ServerConfig>, balance: Balance) -> Config {
             balance,
             check: CheckKind::Tcp,
             maxqueue: 64,
+            client_headers: ClientHeaders::default(),
             servers,
         }],
         timeouts: timeouts_for_tests(),

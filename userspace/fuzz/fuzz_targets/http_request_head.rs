@@ -15,6 +15,7 @@
 
 use std::net::SocketAddr;
 
+use halb::proxy::client_headers::ClientHeaders;
 use halb::proxy::head_tap::Tap;
 use halb::proxy::headers::{self, HOP_BY_HOP, PROTECTED};
 use halb::proxy::intermediary::{self, Hops};
@@ -92,7 +93,7 @@ fuzz_target!(|data: &[u8]| {
         let hop = if received == Version::HTTP_10 { "1.0 halb" } else { "1.1 halb" };
         assert!(via.as_bytes().ends_with(hop.as_bytes()), "Via {via:?} does not end with {hop}");
     }
-    headers::prepare_request(&mut parts, client);
+    headers::prepare_request(&mut parts, client, &ClientHeaders::default());
     for name in HOP_BY_HOP {
         assert!(!parts.headers.contains_key(name), "{name} forwarded");
     }

@@ -10,13 +10,15 @@ use std::collections::BTreeMap;
 use super::haproxy::{Directive, Section};
 use super::haproxy_bind::bind_text;
 use super::haproxy_check::{http_check, option_httpchk, DEFAULT_EXPECT};
+use super::haproxy_forward as forward;
 use super::haproxy_reasons::{reason, section_reason, timeout_reason};
 use super::haproxy_server::{self as server, ServerParams};
 use super::haproxy_shared::Shared;
 use super::report::{Location, Outcome, Report};
 use crate::proxy::config::duration;
 use crate::proxy::section::{
-    BackendSection, DurationValue, FrontendSection, HttpCheckSection, ProxySection, TimeoutSection,
+    BackendSection, DurationValue, ForwardForSection, ForwardedSection, FrontendSection,
+    HttpCheckSection, ProxySection, TimeoutSection,
 };
 
 /// What haproxy.cfg gave: the proxy (none without a usable frontend) and
@@ -51,6 +53,8 @@ pub fn map(file: &str, sections: &[Section], report: &mut Report) -> Imported {
 struct Defaults {
     balance: Option<String>,
     httpchk: Option<HttpCheckSection>,
+    forwardfor: Option<ForwardForSection>,
+    forwarded: Option<ForwardedSection>,
     server: ServerParams,
     maxconn: Option<u32>,
     default_backend: Option<String>,
@@ -193,6 +197,8 @@ impl Mapper<'_> {
                     name,
                     balance: self.defaults.balance.clone(),
                     httpchk: self.defaults.httpchk.clone(),
+                    forwardfor: self.defaults.forwardfor.clone(),
+                    forwarded: self.defaults.forwarded.clone(),
                     ..BackendSection::default()
                 },
                 line: s.line,
@@ -262,11 +268,12 @@ impl Mapper<'_> {
                 let outcome = self.redispatch.set(false, d.line, in_defaults);
                 self.outcome(d.line, "no option redispatch", outcome);
             }
-            ("option", "forwardfor") => self.report.note(
-                self.at(d.line),
-                "option forwardfor",
-                "halb always appends the client to X-Forwarded-For and Forwarded; its options are not used",
-            ),
+            _ if forward::names_client_headers(d) && (in_defaults || role.serves()) => {
+                self.client_headers_option(role, d, args);
+            }
+            _ if role == Role::Frontend && forward::names_client_headers(d) => {
+                self.unsupported(d, "halb sets client headers per backend; put the option in the backend");
+            }
             ("option", "httpchk") if in_defaults || role.serves() => {
                 let expects = s.directives.iter().any(|other| other.word(0) == "http-check" && other.word(1) == "expect");
                 let check = self.check_of(role);
@@ -320,6 +327,64 @@ impl Mapper<'_> {
                 let why = reason(&s.kind, keyword, second);
                 self.unsupported(d, why);
             }
+        }
+    }
+
+    fn forwardfor_of(&mut self, role: Role) -> &mut Option<ForwardForSection> {
+        if role == Role::Defaults {
+            &mut self.defaults.forwardfor
+        } else {
+            &mut self.backends.last_mut().expect("a backend section").section.forwardfor
+        }
+    }
+
+    fn forwarded_of(&mut self, role: Role) -> &mut Option<ForwardedSection> {
+        if role == Role::Defaults {
+            &mut self.defaults.forwarded
+        } else {
+            &mut self.backends.last_mut().expect("a backend section").section.forwarded
+        }
+    }
+
+    /// `option forwardfor|forwarded` and their `no` forms in defaults,
+    /// backend or listen.
+    fn client_headers_option(&mut self, role: Role, d: &Directive, args: &[String]) {
+        match (d.word(0), d.word(1), d.word(2)) {
+            ("option", "forwardfor", _) => match forward::forwardfor(&args[1..]) {
+                Ok(section) => {
+                    *self.forwardfor_of(role) = Some(section);
+                    self.report.mapped(self.at(d.line), "option forwardfor");
+                }
+                Err(why) => self.unsupported(d, why),
+            },
+            ("option", "forwarded", _) => {
+                let (section, skipped) = forward::forwarded(&args[1..]);
+                *self.forwarded_of(role) = Some(section);
+                self.report.mapped(self.at(d.line), "option forwarded");
+                for word in skipped {
+                    let why = "halb's Forwarded has for, proto and host only";
+                    self.report.unsupported(
+                        self.at(d.line),
+                        format!("option forwarded {word}"),
+                        why,
+                    );
+                }
+            }
+            ("no", _, _) => {
+                if d.word(2) == "forwardfor" {
+                    *self.forwardfor_of(role) = Some(ForwardForSection {
+                        enabled: Some(false),
+                        ..ForwardForSection::default()
+                    });
+                } else {
+                    *self.forwarded_of(role) = Some(ForwardedSection {
+                        enabled: Some(false),
+                        ..ForwardedSection::default()
+                    });
+                }
+                self.report.mapped(self.at(d.line), name_of(d));
+            }
+            _ => {}
         }
     }
 

@@ -9,6 +9,8 @@ use std::time::Duration;
 use hyper::Method;
 
 use super::balance::Balance;
+use super::client_headers::{client_headers, ClientHeaders};
+pub use super::config_error::ConfigError;
 use super::section::{
     BackendSection, DurationValue, FrontendSection, HttpCheckSection, ProxySection, ServerSection,
     TimeoutSection,
@@ -67,6 +69,8 @@ pub struct BackendConfig {
     pub balance: Balance,
     pub check: CheckKind,
     pub maxqueue: u32,
+    /// `X-Forwarded-For` and `Forwarded` added to requests.
+    pub client_headers: ClientHeaders,
     pub servers: Vec<ServerConfig>,
 }
 
@@ -156,14 +160,6 @@ impl Default for Timeouts {
             check: DEFAULT_TIMEOUT_CONNECT,
         }
     }
-}
-
-/// A configuration value that cannot be used, and the key that holds it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{key}: {reason}")]
-pub struct ConfigError {
-    pub key: String,
-    pub reason: String,
 }
 
 fn err(key: &str, reason: impl Into<String>) -> ConfigError {
@@ -286,7 +282,8 @@ fn backend(b: &BackendSection, key: &str) -> Result<BackendConfig, ConfigError> 
     if let Some(i) = first_duplicate(&servers) {
         return Err(err(&format!("{key}.server[{i}].name"), "duplicate server name"));
     }
-    Ok(BackendConfig { name, balance, check, maxqueue, servers })
+    let client_headers = client_headers(b.forwardfor.as_ref(), b.forwarded.as_ref(), key)?;
+    Ok(BackendConfig { name, balance, check, maxqueue, client_headers, servers })
 }
 
 /// Index of the first server whose name an earlier one already has.

@@ -90,7 +90,7 @@ impl Forwarder {
         let mut client_upgrade: Option<OnUpgrade> =
             protocol.as_ref().and_then(|_| parts.extensions.remove::<OnUpgrade>());
         intermediary::append_via(&mut parts.headers, parts.version);
-        headers::prepare_request(&mut parts, client);
+        headers::prepare_request(&mut parts, client, &self.backend.config.client_headers);
         if let Some(protocol) = protocol.filter(|_| client_upgrade.is_some()) {
             headers::restore_upgrade(&mut parts.headers, protocol);
         }

@@ -1,6 +1,7 @@
 //! Request and response header policy, pure functions over `http` types:
-//! framing checks against smuggling, hop-by-hop removal, `X-Forwarded-For`
-//! and `Forwarded`, origin-form target and `Host`.
+//! framing checks against smuggling, hop-by-hop removal, origin-form target
+//! and `Host`; the client headers (`X-Forwarded-For`, `Forwarded`) are in
+//! [`super::client_headers`].
 //!
 //! hyper already rejects with 400 (and closes): conflicting `Content-Length`
 //! values, a `Transfer-Encoding` whose last coding is not `chunked`,
@@ -14,11 +15,13 @@
 //! Via, Max-Forwards) are in [`super::intermediary`];
 //! `docs/http-conformance.md` lists each requirement with its test.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::http::request::Parts;
 use hyper::{Method, Uri, Version};
+
+use super::client_headers::ClientHeaders;
 
 /// Headers that only concern one connection, never forwarded.
 pub const HOP_BY_HOP: [&str; 7] = [
@@ -85,10 +88,10 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
 }
 
 /// Rewrites a client request head for a server: hop-by-hop headers out,
-/// the client's address appended to `X-Forwarded-For` and `Forwarded`,
-/// absolute-form targets turned into origin-form with `Host` from them,
-/// HTTP/1.1 upstream.
-pub fn prepare_request(parts: &mut Parts, client: SocketAddr) {
+/// the client's address added as the backend's [`ClientHeaders`] say
+/// (`X-Forwarded-For` and `Forwarded` by default), absolute-form targets
+/// turned into origin-form with `Host` from them, HTTP/1.1 upstream.
+pub fn prepare_request(parts: &mut Parts, client: SocketAddr, added: &ClientHeaders) {
     remove_hop_by_hop(&mut parts.headers);
     if let Some(authority) = parts.uri.authority() {
         if let Ok(host) = HeaderValue::from_str(authority.as_str()) {
@@ -96,7 +99,7 @@ pub fn prepare_request(parts: &mut Parts, client: SocketAddr) {
         }
     }
     parts.uri = origin_form(&parts.uri);
-    append_forwarded_for(&mut parts.headers, client.ip());
+    added.apply(&mut parts.headers, client.ip());
     parts.version = Version::HTTP_11;
 }
 
@@ -113,38 +116,6 @@ fn origin_form(uri: &Uri) -> Uri {
         None => pq.path().to_owned(),
     };
     target.parse().unwrap_or_else(|_| Uri::from_static("/"))
-}
-
-/// Appends `client` to `X-Forwarded-For` (all existing values joined into
-/// one header) and a `for=` element to `Forwarded` (RFC 7239).
-pub fn append_forwarded_for(headers: &mut HeaderMap, client: IpAddr) {
-    let xff =
-        joined(headers, &header::HeaderName::from_static("x-forwarded-for"), &client.to_string());
-    let node = match client {
-        IpAddr::V4(ip) => format!("for={ip}"),
-        IpAddr::V6(ip) => format!("for=\"[{ip}]\""),
-    };
-    let forwarded = joined(headers, &header::FORWARDED, &node);
-    insert_text(headers, "x-forwarded-for", xff);
-    insert_text(headers, "forwarded", forwarded);
-}
-
-fn joined(headers: &HeaderMap, name: &HeaderName, last: &str) -> String {
-    let mut parts: Vec<&str> = headers
-        .get_all(name)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .collect();
-    parts.push(last);
-    parts.join(", ")
-}
-
-fn insert_text(headers: &mut HeaderMap, name: &'static str, value: String) {
-    if let Ok(value) = HeaderValue::try_from(value) {
-        headers.insert(HeaderName::from_static(name), value);
-    }
 }
 
 /// The protocol an HTTP/1.1 request asks to switch to (`Upgrade`, with

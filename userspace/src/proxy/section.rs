@@ -61,8 +61,43 @@ pub struct BackendSection {
     /// Requests that may wait for a server slot when every server is at its
     /// `maxconn` (haproxy queues without bound; we bound it).
     pub maxqueue: Option<u32>,
+    /// `option forwardfor`; absent: `X-Forwarded-For` on, no exceptions.
+    pub forwardfor: Option<ForwardForSection>,
+    /// `option forwarded`; absent: `Forwarded: for=` on.
+    pub forwarded: Option<ForwardedSection>,
     #[serde(default)]
     pub server: Vec<ServerSection>,
+}
+
+/// `option forwardfor [except NET] [header NAME] [if-none]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardForSection {
+    /// `false`: no such header (haproxy without the option). Default true.
+    pub enabled: Option<bool>,
+    /// `header X-Client`: the header's name (default `X-Forwarded-For`).
+    pub header: Option<String>,
+    /// `except 127.0.0.0/8`: clients in these networks get no header.
+    #[serde(default)]
+    pub except: Vec<String>,
+    /// `if-none`: only when the request carries no such header.
+    #[serde(rename = "if-none")]
+    pub if_none: Option<bool>,
+}
+
+/// `option forwarded [proto] [host] [for]` (RFC 7239).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardedSection {
+    /// `false`: no `Forwarded` header. Default true.
+    pub enabled: Option<bool>,
+    /// `for=` the client (default: on when neither `proto` nor `host` is).
+    #[serde(rename = "for")]
+    pub for_client: Option<bool>,
+    /// `proto=http`.
+    pub proto: Option<bool>,
+    /// `host=` the request's Host.
+    pub host: Option<bool>,
 }
 
 /// `option httpchk METHOD PATH` and `http-check expect status CODE`.

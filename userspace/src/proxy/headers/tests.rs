@@ -1,4 +1,5 @@
 use super::*;
+use crate::proxy::client_headers::ClientHeaders;
 use hyper::Request;
 
 fn parts(
@@ -27,7 +28,7 @@ fn hop_by_hop_headers_and_connection_tokens_are_removed() {
             .header("content-length", "3")
             .header("x-kept", "yes")
     });
-    prepare_request(&mut p, client());
+    prepare_request(&mut p, client(), &ClientHeaders::default());
     for gone in
         ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "x-secret"]
     {
@@ -39,15 +40,15 @@ fn hop_by_hop_headers_and_connection_tokens_are_removed() {
 }
 
 #[test]
-fn forwarded_for_is_appended() {
+fn client_headers_default_to_forwarded_for_and_forwarded_for() {
     let mut p = parts(|b| {
         b.uri("/").header("x-forwarded-for", "10.1.1.1").header("x-forwarded-for", "10.2.2.2")
     });
-    prepare_request(&mut p, client());
+    prepare_request(&mut p, client(), &ClientHeaders::default());
     assert_eq!(p.headers["x-forwarded-for"], "10.1.1.1, 10.2.2.2, 192.0.2.7");
     assert_eq!(p.headers["forwarded"], "for=192.0.2.7");
     let mut p = parts(|b| b.uri("/").header("forwarded", "for=10.0.0.9"));
-    prepare_request(&mut p, "[2001:db8::1]:5".parse().unwrap());
+    prepare_request(&mut p, "[2001:db8::1]:5".parse().unwrap(), &ClientHeaders::default());
     assert_eq!(p.headers["forwarded"], "for=10.0.0.9, for=\"[2001:db8::1]\"");
     assert_eq!(p.headers["x-forwarded-for"], "2001:db8::1");
 }
@@ -55,21 +56,21 @@ fn forwarded_for_is_appended() {
 #[test]
 fn absolute_form_becomes_origin_form_with_its_host() {
     let mut p = parts(|b| b.uri("http://site.example:8000/a/b?c=d").header("host", "other"));
-    prepare_request(&mut p, client());
+    prepare_request(&mut p, client(), &ClientHeaders::default());
     assert_eq!(p.uri, "/a/b?c=d");
     assert_eq!(p.headers["host"], "site.example:8000");
     let mut p = parts(|b| b.uri("/only?x").header("host", "kept").version(Version::HTTP_10));
-    prepare_request(&mut p, client());
+    prepare_request(&mut p, client(), &ClientHeaders::default());
     assert_eq!((p.uri.to_string().as_str(), p.version), ("/only?x", Version::HTTP_11));
     assert_eq!(p.headers["host"], "kept");
     // Empty paths (found by the fuzz target): never an empty target.
     for (target, expected) in [("http://a.example", "/"), ("http://a.example?q=1", "/?q=1")] {
         let mut p = parts(|b| b.uri(target));
-        prepare_request(&mut p, client());
+        prepare_request(&mut p, client(), &ClientHeaders::default());
         assert_eq!(p.uri.to_string(), expected, "{target}");
     }
     let mut p = parts(|b| b.uri(Uri::from_static("http://a.example#frag")));
-    prepare_request(&mut p, client());
+    prepare_request(&mut p, client(), &ClientHeaders::default());
     assert_eq!(p.uri.to_string(), "/");
 }
 
@@ -123,7 +124,7 @@ fn upgrade_requests() {
     // What prepare_request strips, restore_upgrade puts back.
     let mut p = parts(ws);
     let protocol = upgrade_request(p.version, &p.headers).unwrap();
-    prepare_request(&mut p, client());
+    prepare_request(&mut p, client(), &ClientHeaders::default());
     assert!(p.headers.get("upgrade").is_none());
     restore_upgrade(&mut p.headers, protocol);
     assert_eq!(p.headers["connection"], "upgrade");
