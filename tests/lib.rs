@@ -435,3 +435,29 @@ impl Drop for Successor {
         }
     }
 }
+
+/// SIGTERMs every process whose command line has an argument starting with
+/// `prefix` (a test lab's directory), and waits for them: daemons a test's
+/// upgrade started are children of no test handle.
+pub fn stop_processes_under(prefix: &std::path::Path) {
+    let prefix = prefix.as_os_str().as_encoded_bytes().to_vec();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return };
+    let pids: Vec<libc::pid_t> = entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<libc::pid_t>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|line| line.split(|byte| *byte == 0).any(|arg| arg.starts_with(&prefix)))
+        })
+        .collect();
+    for pid in &pids {
+        // SAFETY: signalling processes this test's lab started.
+        unsafe { libc::kill(*pid, libc::SIGTERM) };
+    }
+    let start = std::time::Instant::now();
+    while pids.iter().any(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists())
+        && start.elapsed() < Duration::from_secs(10)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

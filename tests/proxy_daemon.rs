@@ -222,6 +222,8 @@ impl Drop for Lab {
         for (_, child) in &mut self.daemons {
             terminate(child, Duration::from_secs(8));
         }
+        // Daemons an upgrade started run the lab's config too.
+        halb_tests::stop_processes_under(&self.dir);
         for balancer in ["b1", "b2"] {
             let _ = std::fs::remove_dir_all(format!("/sys/fs/bpf/halb/{}", self.node(balancer)));
         }

@@ -289,6 +289,7 @@ impl Drop for Net {
         for (_, child) in &mut self.daemons {
             terminate(child, Duration::from_secs(5));
         }
+        halb_tests::stop_processes_under(&self.dir);
         for (node, _) in &self.daemons {
             let _ = std::fs::remove_dir_all(format!("/sys/fs/bpf/halb/{}", self.node_name(node)));
         }
