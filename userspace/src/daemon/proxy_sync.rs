@@ -62,18 +62,14 @@ impl Daemon {
                     }
                 }
                 if let Some(host) = self.proxies.remove(&name) {
-                    // The new proxy takes over the listeners whose frontend
-                    // kept its name and address, so no connection is
-                    // refused meanwhile; the old one drains in the background.
-                    let inherited = reusable_listeners(
-                        &host,
+                    self.retire_proxy(
+                        &name,
+                        host,
                         &section,
                         balancer.admin_bind,
                         steering.is_some(),
-                    );
-                    tracing::info!(balancer = %name, reused = inherited.listeners.len(), "proxy settings changed: restarting it");
-                    self.takeover.proxies.insert(name.clone(), inherited);
-                    tokio::spawn(host.drain_and_stop(self.config.drain_timeout));
+                    )
+                    .await;
                 }
             }
             // Never fall back to the daemon's own namespace.
@@ -119,6 +115,33 @@ impl Daemon {
                 }
                 Err(err) => tracing::error!(%err, "proxy not started"),
             }
+        }
+    }
+}
+
+impl Daemon {
+    /// Retires a proxy whose settings changed: its replacement takes over
+    /// the listeners whose frontend kept its name and address, so no
+    /// connection is refused meanwhile, and the old one drains in the
+    /// background; a socket not passed on must be closed before the
+    /// replacement binds its address again, so then it stops first.
+    async fn retire_proxy(
+        &mut self,
+        name: &str,
+        host: ProxyHost,
+        section: &ProxySection,
+        admin_bind: Option<std::net::SocketAddr>,
+        steered: bool,
+    ) {
+        let inherited = reusable_listeners(&host, section, admin_bind, steered);
+        tracing::info!(balancer = %name, reused = inherited.listeners.len(), "proxy settings changed: restarting it");
+        let all_reused = inherited.listeners.len() == host.section.frontend.len()
+            && (host.admin_bind.is_none() || inherited.admin.is_some());
+        self.takeover.proxies.insert(name.to_owned(), inherited);
+        if all_reused {
+            tokio::spawn(host.drain_and_stop(self.config.drain_timeout));
+        } else {
+            host.stop().await;
         }
     }
 }
