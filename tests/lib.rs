@@ -419,23 +419,6 @@ fn keep_alive_loop(
     report
 }
 
-/// Stops a daemon the test did not start itself (the process an upgrade
-/// started), by its pid, when dropped.
-pub struct Successor(pub u32);
-
-impl Drop for Successor {
-    fn drop(&mut self) {
-        let pid = libc::pid_t::try_from(self.0).unwrap();
-        // SAFETY: signalling a process this test caused to exist.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
-        let proc = format!("/proc/{pid}");
-        let start = std::time::Instant::now();
-        while std::path::Path::new(&proc).exists() && start.elapsed() < Duration::from_secs(10) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
 /// SIGTERMs every process whose command line has an argument starting with
 /// `prefix` (a test lab's directory), and waits for them: daemons a test's
 /// upgrade started are children of no test handle.

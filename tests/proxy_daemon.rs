@@ -498,9 +498,14 @@ fn upgrade_under_load_keeps_every_connection_and_the_peer_sees_nothing() {
         lab.log("b1")
     );
     let new_pid = status(&lab, "b1")[0]["pid"].as_u64().unwrap();
-    let _successor = halb_tests::Successor(u32::try_from(new_pid).unwrap());
     assert_ne!(new_pid, old_pid, "{said}");
     assert!(said.contains(&format!("pid {new_pid}")), "{said}");
+    // The new process took the old one's TC links rather than attaching anew.
+    let log = lab.log("b1");
+    let adopted = log.lines().filter(|line| {
+        line.contains("attached at tcx") && line.contains("adopted") && line.contains("true")
+    });
+    assert!(adopted.count() >= 2, "classifier and VRRP fast path adopted:\n{log}");
     // The old process drains and exits on its own.
     let (_, old) = lab.daemons.iter_mut().find(|(name, _)| name == "b1").unwrap();
     let start = Instant::now();

@@ -15,8 +15,6 @@ pub struct Takeover {
     pub taking_over: bool,
     /// The handover socket to the daemon handing over.
     pub channel: Option<crate::handover::Channel>,
-    /// An upgrade (this daemon handing over) is running.
-    pub upgrading: bool,
     /// This daemon handed over to a new process: it only drains now.
     pub handed_over: bool,
     /// By balancer.

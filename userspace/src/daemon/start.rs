@@ -43,9 +43,32 @@ impl Daemon {
             );
             pins::remove_node_pins(&pin_dir)?;
         }
+        let mut daemon = Self::idle(
+            config,
+            config_path,
+            overrides,
+            namespaces,
+            super::handover_state::Takeover::default(),
+        );
+        let points = daemon.config.attach_points();
+        if let Err(err) = daemon.attach_points(&points) {
+            daemon.release();
+            return Err(err);
+        }
+        Ok(daemon)
+    }
+
+    /// A daemon with nothing loaded or running yet.
+    pub(super) fn idle(
+        config: Config,
+        config_path: PathBuf,
+        overrides: Overrides,
+        namespaces: HashMap<String, Netns>,
+        takeover: super::handover_state::Takeover,
+    ) -> Self {
         let started_unix_secs =
             SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs());
-        let mut daemon = Self {
+        Self {
             config,
             config_path,
             overrides,
@@ -59,14 +82,8 @@ impl Daemon {
             started_unix_secs,
             binary: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("halb")),
             status_listener: None,
-            takeover: super::handover_state::Takeover::default(),
-        };
-        let points = daemon.config.attach_points();
-        if let Err(err) = daemon.attach_points(&points) {
-            daemon.release();
-            return Err(err);
+            takeover,
         }
-        Ok(daemon)
     }
 
     /// Attaches `points`, loading and pinning instances that do not exist

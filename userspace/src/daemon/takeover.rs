@@ -10,7 +10,7 @@ use std::{
     collections::BTreeMap,
     os::fd::OwnedFd,
     path::{Path, PathBuf},
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::Duration,
 };
 
 use super::{
@@ -171,29 +171,9 @@ impl Daemon {
     ) -> Result<Self, DaemonError> {
         crate::datapath::pins::check_bpffs(&config.bpffs)?;
         let namespaces = super::start::open_namespaces(&config)?;
-        let started_unix_secs =
-            SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs());
-        let mut daemon = Self {
-            config,
-            config_path,
-            overrides,
-            instances: BTreeMap::new(),
-            namespaces,
-            vrrp: BTreeMap::new(),
-            vxlan: None,
-            stp: BTreeMap::new(),
-            proxies: BTreeMap::new(),
-            proxy_generation: 0,
-            started_unix_secs,
-            binary: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("halb")),
-            status_listener: None,
-            takeover: Takeover {
-                taking_over: true,
-                proxies,
-                status_listener,
-                ..Takeover::default()
-            },
-        };
+        let takeover =
+            Takeover { taking_over: true, proxies, status_listener, ..Takeover::default() };
+        let mut daemon = Self::idle(config, config_path, overrides, namespaces, takeover);
         let points = daemon.config.attach_points();
         if let Err(err) = daemon.attach_points(&points) {
             daemon.abandon_takeover();

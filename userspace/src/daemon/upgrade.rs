@@ -139,15 +139,11 @@ impl Daemon {
         &mut self,
         binary: Option<PathBuf>,
     ) -> Result<Upgraded, UpgradeError> {
-        if self.takeover.upgrading {
-            return Err(UpgradeError::Busy);
-        }
+        // A second upgrade while one runs is refused by the control
+        // socket's gate (`serve`), before it reaches here.
         let binary = binary.unwrap_or_else(|| self.binary.clone());
         check_binary(&binary)?;
-        self.takeover.upgrading = true;
-        let result = self.hand_over_to(&binary).await;
-        self.takeover.upgrading = false;
-        result
+        self.hand_over_to(&binary).await
     }
 
     async fn hand_over_to(&mut self, binary: &Path) -> Result<Upgraded, UpgradeError> {

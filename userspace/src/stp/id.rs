@@ -6,6 +6,7 @@
 //! compares: a lower [`PriorityVector`] is a better one, field by field, so
 //! the derived `Ord` is exactly the standard's comparison.
 
+use serde::{Deserialize, Serialize};
 use std::{fmt, time::Duration};
 
 /// Bridge priorities are multiples of this (the low 12 bits are the
@@ -20,17 +21,7 @@ pub const MAX_PORT_NUMBER: u16 = 0x0fff;
 /// An 8-octet bridge identifier: priority (with system id extension) then
 /// the bridge MAC address. Ordered as the standard compares them.
 #[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
 pub struct BridgeId(u64);
 
@@ -76,17 +67,7 @@ impl fmt::Display for BridgeId {
 
 /// A 2-octet port identifier: 4 bits of priority, 12 bits of port number.
 #[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
 pub struct PortId(pub u16);
 
@@ -119,17 +100,7 @@ impl fmt::Display for PortId {
 /// A priority vector (17.6): {root, root path cost, designated bridge,
 /// designated port, receiving/transmitting port}. Lower is better.
 #[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
 pub struct PriorityVector {
     pub root: BridgeId,
@@ -150,9 +121,7 @@ impl PriorityVector {
 }
 
 /// The timer values carried in BPDUs and recorded with port information.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Times {
     pub message_age: Duration,
     pub max_age: Duration,
